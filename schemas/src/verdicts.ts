@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { envelope } from './envelope.ts';
+
+export const Effect = z.enum(['allow', 'mask', 'block', 'hold']);
+export type Effect = z.infer<typeof Effect>;
+
+/** Content detectors the proxies run on every text value they mask. */
+export const Detector = z.enum(['email', 'card', 'iban', 'ssn', 'phone', 'secret']);
+export type Detector = z.infer<typeof Detector>;
+
+export const MaskStrategy = z.enum(['partial', 'redact', 'null', 'hash']);
+
+export const ProtectedColumn = z.object({
+  /** Table as the policy names it; schema-qualified when the policy qualifies it. */
+  table: z.string(),
+  column: z.string(),
+  strategy: MaskStrategy.default('partial'),
+});
+
+export const MaskSpec = z.object({
+  /** Columns the policy protects (SQL). The proxy resolves them to table OID + attnum. */
+  columns: z.array(ProtectedColumn).default([]),
+  /** Protected columns this statement references. */
+  referenced: z.array(ProtectedColumn).default([]),
+  /**
+   * True when the statement reaches a protected column through anything but a
+   * plain column reference (expression, cast, `*`, whole-row, aggregate,
+   * subquery, CTE): the proxy then masks every output column it cannot prove clean.
+   */
+  derived: z.boolean().default(false),
+  /** JSON field names or paths to mask (HTTP). */
+  fields: z.array(z.string()).default([]),
+  detectors: z.array(Detector).default([]),
+});
+export type MaskSpec = z.infer<typeof MaskSpec>;
+
+export const VerdictIssued = z.object({
+  type: z.literal('VerdictIssued'),
+  ...envelope,
+  commandId: z.string().uuid(),
+  effect: Effect,
+  ruleIds: z.array(z.string()),
+  reasons: z.array(z.string()),
+  mask: MaskSpec.optional(),
+  approvalId: z.string().uuid().optional(),
+  policyVersion: z.number().int().nonnegative(),
+  /** A hold verdict is provisional; the verdict after the approval closes is final. */
+  final: z.boolean().default(true),
+  /** Statement classes the analysis found, for audit queries ("read", "write", "ddl", …). */
+  classes: z.array(z.string()).default([]),
+});
+export type VerdictIssued = z.infer<typeof VerdictIssued>;
+
+export const VerdictsTopicEvent = z.discriminatedUnion('type', [VerdictIssued]);
+export type VerdictsTopicEvent = z.infer<typeof VerdictsTopicEvent>;
