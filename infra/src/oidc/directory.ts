@@ -1,0 +1,64 @@
+/**
+ * The development directory: the people and service accounts the local OpenID
+ * provider knows. Names and groups only — secrets are generated per data dir
+ * at first start (see provider-state.ts) and never live in the repo.
+ */
+
+/** The resource indicator (RFC 8707) that stands for Portcullis itself. */
+export const PORTCULLIS_RESOURCE = 'urn:portcullis';
+/** The `aud` of every access token issued for PORTCULLIS_RESOURCE. */
+export const PORTCULLIS_AUDIENCE = 'portcullis';
+
+/** Claim that says whether the caller is a person or a workload. */
+export const KIND_CLAIM = 'portcullis_kind';
+
+export interface DevPerson {
+  username: string;
+  name: string;
+  email: string;
+  groups: string[];
+}
+
+export interface DevServiceAccount {
+  clientId: string;
+  groups: string[];
+  /** Access token lifetime; the default is 10 minutes. */
+  accessTokenTtlSeconds?: number;
+}
+
+export const DEV_PEOPLE: readonly DevPerson[] = [
+  { username: 'alice', name: 'Alice Anders', email: 'alice@example.test', groups: ['dba', 'approvers'] },
+  { username: 'bob', name: 'Bob Brandt', email: 'bob@example.test', groups: ['developers'] },
+  { username: 'carol', name: 'Carol Chen', email: 'carol@example.test', groups: ['auditors', 'approvers'] },
+  { username: 'dave', name: 'Dave Duarte', email: 'dave@example.test', groups: ['dba', 'approvers'] },
+];
+
+/** Service account whose tokens live two seconds, for expiry tests. */
+export const SHORT_LIVED_SERVICE_CLIENT = 'expiry-probe';
+
+export const DEV_SERVICE_ACCOUNTS: readonly DevServiceAccount[] = [
+  { clientId: 'ci-deploy', groups: ['ci'] },
+  { clientId: 'llm-agent', groups: ['agents'] },
+  { clientId: 'reporting-job', groups: ['analytics'] },
+  { clientId: 'auditor-bot', groups: ['auditors'] },
+  { clientId: SHORT_LIVED_SERVICE_CLIENT, groups: ['ci'], accessTokenTtlSeconds: 2 },
+];
+
+/**
+ * Extension grant (RFC 6749 §4.5) that turns a dev username into a real signed
+ * access token without a browser. Only the dev-login client may use it, and
+ * only when the provider runs with dev login enabled.
+ */
+export const DEV_LOGIN_GRANT = 'urn:portcullis:params:oauth:grant-type:dev-login';
+export const DEV_LOGIN_CLIENT = 'portcullis-dev-login';
+/** Longest lifetime a dev-login token may ask for, in seconds. */
+export const DEV_LOGIN_MAX_TTL_SECONDS = 3600;
+export const DEV_LOGIN_DEFAULT_TTL_SECONDS = 900;
+
+export function findPerson(username: string): DevPerson | undefined {
+  return DEV_PEOPLE.find((p) => p.username === username);
+}
+
+export function findServiceAccount(clientId: string): DevServiceAccount | undefined {
+  return DEV_SERVICE_ACCOUNTS.find((s) => s.clientId === clientId);
+}
