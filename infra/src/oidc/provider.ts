@@ -1,0 +1,133 @@
+/**
+ * The local OpenID provider's configuration: oidc-provider with
+ *  - the client credentials grant for service accounts,
+ *  - resource indicators (RFC 8707) so access tokens are JWTs (RFC 9068)
+ *    with audience "portcullis",
+ *  - Portcullis claims in every access token: groups and portcullis_kind,
+ *  - optionally the dev-login grant for test people (dev-login-grant.ts).
+ */
+/// <reference path="./oidc-provider.d.ts" />
+import Provider, { type OidcToken } from 'oidc-provider';
+import {
+  DEV_LOGIN_CLIENT,
+  DEV_LOGIN_GRANT,
+  DEV_SERVICE_ACCOUNTS,
+  KIND_CLAIM,
+  PORTCULLIS_AUDIENCE,
+  PORTCULLIS_RESOURCE,
+  findPerson,
+  findServiceAccount,
+} from './directory.ts';
+import { registerDevLoginGrant } from './dev-login-grant.ts';
+import type { ProviderState } from './provider-state.ts';
+
+export interface OidcProviderOptions {
+  issuer: string;
+  state: ProviderState;
+  /** Enables the dev-login grant for test people. Never on outside development. */
+  devLogin: boolean;
+}
+
+const DEFAULT_SERVICE_TOKEN_TTL_SECONDS = 600;
+
+export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOptions): Provider {
+  const secretOf = (clientId: string): string => {
+    const secret = state.clients.find((c) => c.clientId === clientId)?.clientSecret;
+    if (!secret) throw new Error(`OIDC provider state has no secret for client ${clientId}`);
+    return secret;
+  };
+
+  const clients: Record<string, unknown>[] = DEV_SERVICE_ACCOUNTS.map((account) => ({
+    client_id: account.clientId,
+    client_secret: secretOf(account.clientId),
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }));
+  if (devLogin) {
+    clients.push({
+      client_id: DEV_LOGIN_CLIENT,
+      client_secret: secretOf(DEV_LOGIN_CLIENT),
+      grant_types: [DEV_LOGIN_GRANT],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+  }
+
+  const resourceServerInfo = (resource: string): Record<string, unknown> => ({
+    // Audiences are plain names at most IdPs ("portcullis"), while RFC 8707 needs a URI.
+    // Any other absolute URI is its own audience: handy for wrong-audience tests.
+    audience: resource === PORTCULLIS_RESOURCE ? PORTCULLIS_AUDIENCE : resource,
+    scope: '',
+    accessTokenFormat: 'jwt',
+  });
+
+  const provider = new Provider(issuer, {
+    clients,
+    jwks: { keys: state.signingKeys },
+    cookies: { keys: state.cookieKeys },
+    scopes: ['openid', 'profile', 'email', 'groups'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+      groups: ['groups'],
+    },
+    async findAccount(_ctx: unknown, accountId: string) {
+      const person = findPerson(accountId);
+      if (!person) return undefined;
+      return {
+        accountId: person.username,
+        async claims() {
+          return {
+            sub: person.username,
+            name: person.name,
+            preferred_username: person.username,
+            email: person.email,
+            email_verified: true,
+            groups: person.groups,
+          };
+        },
+      };
+    },
+    features: {
+      clientCredentials: { enabled: true },
+      // No browser flows here: the login pages would accept any name.
+      devInteractions: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => PORTCULLIS_RESOURCE,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => resourceServerInfo(resource),
+      },
+    },
+    ttl: {
+      ClientCredentials(_ctx: unknown, token: OidcToken) {
+        return findServiceAccount(token.clientId ?? '')?.accessTokenTtlSeconds ?? DEFAULT_SERVICE_TOKEN_TTL_SECONDS;
+      },
+    },
+    async extraTokenClaims(_ctx: unknown, token: OidcToken) {
+      if (token.kind === 'ClientCredentials') {
+        const account = findServiceAccount(token.clientId ?? '');
+        return { groups: account?.groups ?? [], [KIND_CLAIM]: 'service' };
+      }
+      if (token.kind === 'AccessToken' && token.accountId) {
+        const person = findPerson(token.accountId);
+        if (!person) return undefined;
+        return {
+          name: person.name,
+          preferred_username: person.username,
+          email: person.email,
+          groups: person.groups,
+          [KIND_CLAIM]: 'human',
+        };
+      }
+      return undefined;
+    },
+  });
+
+  if (devLogin) registerDevLoginGrant(provider, resourceServerInfo);
+  return provider;
+}
