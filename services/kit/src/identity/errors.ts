@@ -1,0 +1,44 @@
+/**
+ * Why a caller's token was refused, in words the caller understands. Every
+ * message names the problem and what to do; none ever contains the token.
+ */
+import { PortcullisError } from '../errors.ts';
+
+export const identityErrorReasons = [
+  'malformed',
+  'unknown_issuer',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'wrong_audience',
+  'invalid_claims',
+  'issuer_unavailable',
+] as const;
+export type IdentityErrorReason = (typeof identityErrorReasons)[number];
+
+export class IdentityError extends PortcullisError {
+  readonly reason: IdentityErrorReason;
+
+  constructor(reason: IdentityErrorReason, message: string, options: { issuer?: string; cause?: unknown } = {}) {
+    super('PCL_ERR_UNAUTHENTICATED', message, {
+      cause: options.cause,
+      // An unreachable issuer is worth retrying; a bad token never is.
+      retriable: reason === 'issuer_unavailable',
+      details: { reason, ...(options.issuer ? { issuer: options.issuer } : {}) },
+    });
+    this.name = 'IdentityError';
+    this.reason = reason;
+  }
+}
+
+export const isIdentityError = (err: unknown): err is IdentityError => err instanceof IdentityError;
+
+/**
+ * Claim values come from an unverified token when we report them, so keep
+ * them short and printable.
+ */
+export function quoteClaim(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(printable.length > 120 ? `${printable.slice(0, 117)}...` : printable);
+}

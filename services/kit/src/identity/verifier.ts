@@ -1,0 +1,221 @@
+/**
+ * Verifies a caller's OAuth 2.0 / OIDC access token (a JWT, RFC 9068 or any
+ * IdP's JWT access token) and says who the caller is.
+ *
+ *   const verifier = createIdentityVerifier({
+ *     issuers: [{ issuer: 'https://login.example.com', audience: 'portcullis' }],
+ *     clockToleranceSeconds: 30,
+ *   });
+ *   const identity = await verifier.verify(bearerToken); // or throws IdentityError
+ *
+ * Order of checks: shape → issuer is trusted → signature against the issuer's
+ * published keys → expiry / not-before / audience → claims. Only asymmetric
+ * algorithms are accepted, so a token cannot be "signed" with a public key or
+ * with alg "none".
+ */
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import type { Identity } from '@portcullis/schemas';
+import { PortcullisError } from '../errors.ts';
+import { identityFromClaims, type ClaimMapping } from './claims.ts';
+import { IdentityError, quoteClaim } from './errors.ts';
+import { createIssuerKeys, isSecureUrl } from './issuer-keys.ts';
+
+export interface TrustedIssuer extends ClaimMapping {
+  /** Exactly the `iss` the IdP writes into tokens, e.g. https://keycloak.example.com/realms/infra. */
+  issuer: string;
+  /** The `aud` Portcullis expects; a token must carry at least one of them. */
+  audience: string | string[];
+  /** Skip discovery and fetch keys from here (for IdPs without OpenID discovery). */
+  jwksUri?: string;
+  /** Accepted signature algorithms; default all asymmetric ones (RS*, PS*, ES*, EdDSA). */
+  algorithms?: string[];
+}
+
+export interface IdentityVerifierOptions {
+  issuers: TrustedIssuer[];
+  /** Leeway for exp / nbf against clock skew between Portcullis and the IdP; default 30 s. */
+  clockToleranceSeconds?: number;
+  /** Timeout for discovery and JWKS requests; default 5 s. */
+  fetchTimeoutMs?: number;
+  /** How long discovery results are reused; default 1 h. */
+  discoveryTtlSeconds?: number;
+}
+
+export interface IdentityVerifier {
+  /** The caller's identity, or an IdentityError saying why the token was refused. */
+  verify(token: string): Promise<Identity>;
+}
+
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+/** Larger than any real access token; keeps junk from being parsed at all. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
+  const issuers = new Map<string, TrustedIssuer>();
+  for (const trusted of options.issuers) {
+    if (!isSecureUrl(trusted.issuer)) {
+      throw new PortcullisError('PCL_ERR_CONFIG', `trusted issuer ${trusted.issuer} must be an https URL (http only on loopback)`);
+    }
+    const audiences = [trusted.audience].flat();
+    if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+      throw new PortcullisError('PCL_ERR_CONFIG', `trusted issuer ${trusted.issuer} needs an audience`);
+    }
+    issuers.set(trusted.issuer, trusted);
+  }
+  if (issuers.size === 0) throw new PortcullisError('PCL_ERR_CONFIG', 'the identity verifier needs at least one trusted issuer');
+
+  const clockTolerance = options.clockToleranceSeconds ?? 30;
+  const keys = createIssuerKeys({
+    fetchTimeoutMs: options.fetchTimeoutMs ?? 5000,
+    discoveryTtlMs: (options.discoveryTtlSeconds ?? 3600) * 1000,
+  });
+  const trustedList = [...issuers.keys()].map((i) => JSON.stringify(i)).join(', ');
+
+  return {
+    async verify(token) {
+      const { header, claims } = readUnverified(token);
+
+      const iss = claims.iss;
+      if (typeof iss !== 'string' || iss === '') {
+        throw new IdentityError('malformed', 'The access token does not say who issued it (no iss claim). Use an access token from a trusted identity provider.');
+      }
+      const trusted = issuers.get(iss);
+      if (!trusted) {
+        throw new IdentityError(
+          'unknown_issuer',
+          `The access token was issued by ${quoteClaim(iss)}, which Portcullis does not trust. Trusted issuers: ${trustedList}.`,
+        );
+      }
+
+      const algorithms = trusted.algorithms ?? ASYMMETRIC_ALGORITHMS;
+      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+        throw new IdentityError(
+          'malformed',
+          `The access token is signed with algorithm ${quoteClaim(header.alg ?? 'none')}, which Portcullis does not accept for ${iss} (accepted: ${algorithms.join(', ')}).`,
+          { issuer: iss },
+        );
+      }
+
+      const getKey = await keys.keysFor(iss, trusted.jwksUri);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer: iss,
+          audience: trusted.audience,
+          algorithms,
+          clockTolerance,
+          requiredClaims: ['sub', 'exp'],
+        }));
+      } catch (err) {
+        throw explain(err, trusted, claims, clockTolerance);
+      }
+      return identityFromClaims(payload, trusted);
+    },
+  };
+}
+
+/** Header and claims before any check, only to route the token and explain refusals. */
+function readUnverified(token: unknown): { header: ProtectedHeaderParameters; claims: JWTPayload } {
+  const malformed = (what: string) =>
+    new IdentityError('malformed', `The credential is not a usable access token: ${what}. Send the access token (a JWT) from your identity provider as a Bearer token.`);
+  if (typeof token !== 'string' || token.trim() === '') throw malformed('it is empty');
+  if (token.length > MAX_TOKEN_LENGTH) throw malformed(`it is longer than ${MAX_TOKEN_LENGTH} characters`);
+  const parts = token.split('.').length;
+  if (parts === 5) throw malformed('it is an encrypted JWT (JWE), which Portcullis cannot read; configure the IdP to issue signed access tokens');
+  if (!JWS_COMPACT.test(token)) throw malformed('it is not a JWT (three base64url parts separated by dots)');
+  try {
+    return { header: decodeProtectedHeader(token), claims: decodeJwt(token) };
+  } catch {
+    throw malformed('its header or claims are not valid base64url-encoded JSON');
+  }
+}
+
+/** jose's verdict in words, without the token and without jose's error (which carries the claims). */
+function explain(err: unknown, trusted: TrustedIssuer, claims: JWTPayload, clockTolerance: number): IdentityError {
+  const issuer = trusted.issuer;
+  if (err instanceof IdentityError) return err;
+
+  if (err instanceof joseErrors.JWTExpired) {
+    const exp = typeof claims.exp === 'number' ? claims.exp : undefined;
+    const when = exp === undefined ? '' : ` at ${new Date(exp * 1000).toISOString()} (${Math.max(0, Math.round(Date.now() / 1000 - exp))} s ago, allowing ${clockTolerance} s of clock skew)`;
+    return new IdentityError('expired', `The access token expired${when}. Get a new token from ${issuer} and try again.`, { issuer });
+  }
+
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'nbf':
+      case 'iat': {
+        const start = err.claim === 'nbf' ? claims.nbf : claims.iat;
+        const when = typeof start === 'number' ? ` until ${new Date(start * 1000).toISOString()}` : ' yet';
+        return new IdentityError(
+          'not_yet_valid',
+          `The access token is not valid${when}. If it was just issued, the clocks of Portcullis and ${issuer} disagree by more than ${clockTolerance} s; check NTP on both.`,
+          { issuer },
+        );
+      }
+      case 'aud': {
+        const got = claims.aud === undefined ? 'no audience' : `audience ${quoteClaim(claims.aud)}`;
+        const want = [trusted.audience].flat().map((a) => JSON.stringify(a)).join(' or ');
+        return new IdentityError(
+          'wrong_audience',
+          `The access token was issued for ${got}, not for Portcullis (expected ${want}). Ask ${issuer} for a token for Portcullis (e.g. resource/audience ${want}).`,
+          { issuer },
+        );
+      }
+      case 'iss':
+        return new IdentityError('unknown_issuer', `The access token's issuer does not match ${JSON.stringify(issuer)}.`, { issuer });
+      default:
+        return new IdentityError(
+          'invalid_claims',
+          `The access token from ${issuer} has a missing or invalid "${err.claim}" claim (${err.reason}).`,
+          { issuer },
+        );
+    }
+  }
+
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new IdentityError(
+      'bad_signature',
+      `The access token's signature does not match the keys of ${issuer}: it was not issued by that provider or was altered after issue.`,
+      { issuer },
+    );
+  }
+  if (err instanceof joseErrors.JWKSNoMatchingKey) {
+    return new IdentityError(
+      'bad_signature',
+      `The access token is signed with a key ${issuer} does not publish, so its signature cannot be trusted. If the provider just rotated its keys, try again in a minute.`,
+      { issuer },
+    );
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) {
+    return new IdentityError('malformed', `The access token uses a signature algorithm or key type Portcullis does not accept for ${issuer}.`, { issuer });
+  }
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err instanceof TypeError || isNetworkError(err)) {
+    return new IdentityError(
+      'issuer_unavailable',
+      `Portcullis could not fetch the signing keys of ${issuer}${err instanceof joseErrors.JWKSTimeout ? ' in time' : ''}. Try again shortly.`,
+      { issuer, cause: err instanceof joseErrors.JOSEError ? undefined : err },
+    );
+  }
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) {
+    return new IdentityError('malformed', `The access token from ${issuer} is not a valid signed JWT.`, { issuer });
+  }
+  if (err instanceof PortcullisError) {
+    return new IdentityError('issuer_unavailable', err.message, { issuer, cause: err });
+  }
+  return new IdentityError('malformed', `The access token from ${issuer} could not be verified.`, { issuer });
+}
+
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof joseErrors.JOSEError) return false;
+  return err.name === 'AbortError' || err.name === 'TimeoutError' || ('code' in err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code));
+}
