@@ -1,0 +1,128 @@
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { newId, nowIso, type EventOf, type TopicKey, topics } from '@portcullis/schemas';
+import type { BusConfig } from '../config.ts';
+import { PortcullisError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createKafka } from './kafka.ts';
+import { createEventCodec, type EventCodec } from './schema-registry.ts';
+import { topicNames, type TopicNames } from './names.ts';
+import { contractTopicSpecs, ensureTopics } from './topics.ts';
+import { startSubscription, type Subscription, type SubscriptionOptions } from './subscriber.ts';
+
+export interface Bus {
+  kafka: Kafka;
+  codec: EventCodec;
+  names: TopicNames;
+  logger: Logger;
+  /** Creates the topics and registers the schemas (idempotent), connects the producer. */
+  connect(): Promise<void>;
+  /**
+   * Publishes one event: validated with zod, encoded through the registry,
+   * written with acks=all by an idempotent producer. Resolves only when the
+   * broker has it durably; rejects with PCL_ERR_PUBLISH_FAILED otherwise.
+   */
+  publish<K extends TopicKey>(key: K, event: EventOf<K>): Promise<void>;
+  subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription>;
+  admin(): Promise<Admin>;
+  disconnect(): Promise<void>;
+}
+
+export interface BusOptions {
+  config: BusConfig;
+  logger: Logger;
+  /** Topic namespace (tests); defaults to PORTCULLIS_TOPIC_NAMESPACE or none. */
+  namespace?: string;
+  /** Partitions for topics this bus creates. */
+  partitions?: number;
+}
+
+export function createBus({ config, logger, namespace = process.env.PORTCULLIS_TOPIC_NAMESPACE || undefined, partitions = 3 }: BusOptions): Bus {
+  const kafka = createKafka(config, logger);
+  const names = topicNames(namespace);
+  const codec = createEventCodec({ registryUrl: config.registryUrl, topicName: names.of });
+  let producer: Producer | undefined;
+  let adminClient: Admin | undefined;
+  const consumers = new Set<Subscription>();
+  let connecting: Promise<void> | undefined;
+
+  async function admin(): Promise<Admin> {
+    if (!adminClient) {
+      adminClient = kafka.admin();
+      await adminClient.connect();
+    }
+    return adminClient;
+  }
+
+  async function doConnect(): Promise<void> {
+    const specs = contractTopicSpecs(partitions).map((s) => ({ ...s, name: s.name === 'portcullis.dead-letter' ? names.deadLetter : names.of(keyByContractName(s.name)) }));
+    await ensureTopics(await admin(), specs);
+    await codec.ensureSchemas();
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+  }
+
+  const bus: Bus = {
+    kafka,
+    codec,
+    names,
+    logger,
+    admin,
+    connect() {
+      connecting ??= doConnect().catch((err) => {
+        connecting = undefined;
+        throw new PortcullisError('PCL_ERR_BUS_UNAVAILABLE', `cannot reach the event bus at ${config.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+      });
+      return connecting;
+    },
+    async publish(key, event) {
+      if (!producer) await bus.connect();
+      const value = await codec.encode(key, event);
+      try {
+        await producer!.send({
+          topic: names.of(key),
+          acks: -1,
+          messages: [{ key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } }],
+        });
+      } catch (err) {
+        throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    async subscribe(options) {
+      if (!producer) await bus.connect();
+      const sub = await startSubscription({ kafka, codec, names, logger, producer: producer!, ...options });
+      consumers.add(sub);
+      return {
+        ...sub,
+        stop: async () => {
+          consumers.delete(sub);
+          await sub.stop();
+        },
+      };
+    },
+    async disconnect() {
+      await Promise.allSettled([...consumers].map((c) => c.stop()));
+      consumers.clear();
+      await producer?.disconnect().catch(() => undefined);
+      await adminClient?.disconnect().catch(() => undefined);
+      producer = undefined;
+      adminClient = undefined;
+      connecting = undefined;
+    },
+  };
+  return bus;
+}
+
+function keyByContractName(name: string): TopicKey {
+  const key = (Object.keys(topics) as TopicKey[]).find((k) => topics[k].name === name);
+  if (!key) throw new Error(`no contract for topic ${name}`);
+  return key;
+}
+
+/** Envelope fields for a new event. */
+export const envelopeFields = (sessionId: string): { eventId: string; occurredAt: string; sessionId: string } => ({
+  eventId: newId(),
+  occurredAt: nowIso(),
+  sessionId,
+});
+
+export type { Consumer };

@@ -1,0 +1,150 @@
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { EventOf, TopicKey } from '@portcullis/schemas';
+import { describeError, PortcullisError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { EventCodec } from './schema-registry.ts';
+import type { TopicNames } from './names.ts';
+
+export interface DeliveredEvent<K extends TopicKey> {
+  topicKey: K;
+  event: EventOf<K>;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+}
+
+export interface DeadLetter {
+  topic: string;
+  partition: number;
+  offset: string;
+  reason: string;
+}
+
+export interface SubscriptionOptions<K extends TopicKey> {
+  /** Consumer group (namespaced with the bus's topic namespace). */
+  groupId: string;
+  topics: K[];
+  handler: (delivery: DeliveredEvent<K>) => Promise<void>;
+  fromBeginning?: boolean;
+  /** Attempts of the handler before the message goes to the dead-letter topic. */
+  attempts?: number;
+  retryBackoffMs?: number;
+  onDeadLetter?: (letter: DeadLetter) => void;
+  /** Long-poll bound; the broker answers as soon as one byte is there. */
+  maxWaitTimeInMs?: number;
+}
+
+export interface Subscription {
+  consumer: Consumer;
+  /** Resolves once the consumer has joined its group and been assigned partitions. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Deps {
+  kafka: Kafka;
+  codec: EventCodec;
+  names: TopicNames;
+  logger: Logger;
+  producer: Producer;
+}
+
+/**
+ * At-least-once consumption: an offset is committed only after its handler
+ * finished. A message that cannot be decoded (not the wire format, unknown
+ * schema id, fails validation) goes straight to the dead-letter topic; a
+ * handler that keeps failing goes there after `attempts`. Either way the
+ * consumer carries on with the next message: one bad message never stops it.
+ */
+export async function startSubscription<K extends TopicKey>(options: SubscriptionOptions<K> & Deps): Promise<Subscription> {
+  const { kafka, codec, names, logger, producer, handler, attempts = 3, retryBackoffMs = 100 } = options;
+  const groupId = names.group(options.groupId);
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 250,
+    minBytes: 1,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    allowAutoTopicCreation: false,
+    readUncommitted: false,
+    retry: { retries: 10 },
+  });
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
+
+  const topicNamesList = options.topics.map((k) => names.of(k));
+  await consumer.connect();
+  await consumer.subscribe({ topics: topicNamesList, fromBeginning: options.fromBeginning ?? false });
+
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string): Promise<void> {
+    logger.warn({ topic, partition, offset: message.offset, reason }, 'message sent to the dead-letter topic');
+    await producer.send({
+      topic: names.deadLetter,
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            'portcullis-dlq-reason': reason.slice(0, 1000),
+            'portcullis-dlq-topic': topic,
+            'portcullis-dlq-partition': String(partition),
+            'portcullis-dlq-offset': message.offset,
+            'portcullis-dlq-group': groupId,
+          },
+        },
+      ],
+    });
+    options.onDeadLetter?.({ topic, partition, offset: message.offset, reason });
+  }
+
+  async function handle(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    const topicKey = names.keyOf(topic) as K | undefined;
+    if (!topicKey) return deadLetter(topic, partition, message, `no contract for topic ${topic}`);
+    let event: EventOf<K>;
+    try {
+      event = (await codec.decode(topicKey, message.value)) as EventOf<K>;
+    } catch (err) {
+      return deadLetter(topic, partition, message, describeError(err));
+    }
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await handler({ topicKey, event, topic, partition, offset: message.offset, key: message.key?.toString() ?? null });
+        return;
+      } catch (err) {
+        lastError = err;
+        const retriable = !(err instanceof PortcullisError) || err.retriable;
+        logger.warn({ topic, partition, offset: message.offset, attempt, err: describeError(err) }, 'event handler failed');
+        if (!retriable) break;
+        if (attempt < attempts) await new Promise((r) => setTimeout(r, retryBackoffMs * 2 ** (attempt - 1)));
+      }
+    }
+    await deadLetter(topic, partition, message, `handler failed: ${describeError(lastError)}`);
+  }
+
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 1000,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        await handle(batch.topic, batch.partition, message);
+        resolveOffset(message.offset);
+        await heartbeat();
+      }
+      await commitOffsetsIfNecessary();
+    },
+  });
+
+  return {
+    consumer,
+    ready,
+    stop: async () => {
+      await consumer.disconnect().catch(() => undefined);
+    },
+  };
+}

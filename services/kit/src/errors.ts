@@ -1,0 +1,54 @@
+/**
+ * One error hierarchy for every service (after KafkaJS): a stable code from
+ * the catalogue, an HTTP status for APIs, a `retriable` flag the bus uses to
+ * decide between retrying and dead-lettering, and the `cause`.
+ *
+ * Messages are written for the person who reads them and never carry a
+ * secret (tokens, passwords, keys).
+ */
+export const errorCatalogue = {
+  PCL_ERR_CONFIG: { status: 500, retriable: false, summary: 'invalid configuration' },
+  PCL_ERR_VALIDATION: { status: 400, retriable: false, summary: 'invalid input' },
+  PCL_ERR_UNAUTHENTICATED: { status: 401, retriable: false, summary: 'authentication failed' },
+  PCL_ERR_FORBIDDEN: { status: 403, retriable: false, summary: 'not allowed' },
+  PCL_ERR_NOT_FOUND: { status: 404, retriable: false, summary: 'not found' },
+  PCL_ERR_CONFLICT: { status: 409, retriable: false, summary: 'conflicts with the current state' },
+  PCL_ERR_VERDICT_TIMEOUT: { status: 504, retriable: true, summary: 'no verdict in time' },
+  PCL_ERR_BUS_UNAVAILABLE: { status: 503, retriable: true, summary: 'the event bus is unavailable' },
+  PCL_ERR_PUBLISH_FAILED: { status: 503, retriable: true, summary: 'an event could not be written' },
+  PCL_ERR_DECODE: { status: 400, retriable: false, summary: 'a message could not be decoded' },
+  PCL_ERR_SCHEMA: { status: 500, retriable: false, summary: 'schema registry refused a schema' },
+  PCL_ERR_HANDLER: { status: 500, retriable: true, summary: 'an event handler failed' },
+  PCL_ERR_INTERNAL: { status: 500, retriable: false, summary: 'internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class PortcullisError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PortcullisError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.retriable = options.retriable ?? errorCatalogue[code].retriable;
+    if (options.details) this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export const isPortcullisError = (err: unknown): err is PortcullisError => err instanceof PortcullisError;
+
+/** A message safe to show: our own errors as written, anything else reduced to its code. */
+export function describeError(err: unknown): string {
+  if (err instanceof PortcullisError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
