@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { z } from 'zod';
+import { jsonSchemaOf, subjectOf, topics } from '@portcullis/schemas';
+import { busConfigFromEnv, createEventCodec, createTestBus } from '../src/index.ts';
+
+const registryUrl = busConfigFromEnv('test').registryUrl;
+
+test('every topic schema is registered under <topic>-value with BACKWARD compatibility', async () => {
+  const bus = createTestBus('subjects');
+  try {
+    await bus.connect();
+    for (const key of Object.keys(topics) as (keyof typeof topics)[]) {
+      const subject = subjectOf(bus.names.of(key));
+      const config = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`).then((r) => r.json());
+      assert.equal(config.compatibilityLevel, 'BACKWARD', subject);
+      const latest = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`).then((r) => r.json());
+      assert.equal(latest.schemaType, 'JSON');
+      assert.deepEqual(JSON.parse(latest.schema), jsonSchemaOf(topics[key].schema));
+    }
+  } finally {
+    await bus.disconnect();
+  }
+});
+
+test('the registry refuses a backward-incompatible change and accepts a compatible one', async () => {
+  const subject = `t-compat-${randomBytes(4).toString('hex')}.portcullis.verdicts-value`;
+  const codec = createEventCodec({ registryUrl, topicName: () => subject.replace(/-value$/, '') });
+  const v1 = z.object({ type: z.literal('VerdictIssued'), commandId: z.string(), effect: z.enum(['allow', 'block']) });
+  const register = (schema: z.ZodType) =>
+    codec.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(jsonSchemaOf(schema)) }, { subject });
+  await register(v1);
+  // Adding an optional field: old events still read → accepted.
+  await register(v1.extend({ reasons: z.array(z.string()).optional() }));
+  // A new required field: events already in the log lack it → refused (HTTP 409 from the registry).
+  await assert.rejects(register(v1.extend({ reasons: z.array(z.string()).optional(), policyVersion: z.number() })), (err: Error & { status?: number }) => {
+    assert.equal(err.status, 409);
+    return true;
+  });
+});
