@@ -55,6 +55,8 @@ export interface SqlStatementAnalysis {
   /** PREPARE name / EXECUTE name, for per-session prepared statements. */
   prepares?: { name: string; text: string };
   executes?: { name: string };
+  /** DEALLOCATE name / DEALLOCATE ALL. */
+  deallocates?: { name?: string; all?: boolean };
 }
 
 export interface SqlAnalysis {
@@ -72,10 +74,14 @@ export interface SimpleCommandAnalysis {
   args: string[];
   /** Wrappers it ran under, outermost first (`sudo`, `env`, `xargs`, `timeout`, `nice`, `sh -c`). */
   wrappers: string[];
-  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }. */
-  redirects: { op: string; target: string }[];
+  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }; `fd` when one is written (`2>` → fd '2'). */
+  redirects: { op: string; target: string; fd?: string }[];
   /** True when the program or an argument is computed at run time ($VAR, $(…), globs we cannot expand). */
   dynamic: boolean;
+  /** `NAME=value` assignments in effect: prefix assignments, `env`/`sudo` ones (as written). */
+  env?: string[];
+  /** The wrapper invocations themselves, parallel to `wrappers` (e.g. sudo with args ['-u', 'root', 'rm', …]). */
+  wrapperCommands?: { path: string; program: string; args: string[] }[];
 }
 
 export interface ShellAnalysis {

@@ -1,0 +1,374 @@
+/**
+ * Shell command analysis: every simple command a command line would run,
+ * found by walking mvdan/sh's syntax tree (never by matching text).
+ *
+ * Node and field names are mvdan.cc/sh/v3/syntax's (nodes.go). The walk is
+ * generic — it descends into every field of every node — and acts on the few
+ * node types that matter (Stmt, CallExpr, DeclClause, TimeClause, BinaryCmd
+ * pipes, CmdSubst/ProcSubst), so a command nested anywhere (if/while/for/case
+ * bodies, functions, `$(…)`, backticks, `<(…)`, `${x:-$(…)}`, `[[ … ]]`,
+ * `(( … ))`, array subscripts, here-documents) is still found. Command strings
+ * handed to another interpreter (`sh -c`, `su -c`, `eval`, `trap`, `env -S`,
+ * a here-document fed to a shell) are parsed again, to a fixed depth.
+ * Anything we cannot see through fails closed: unparseable, or `dynamic`.
+ */
+import { posix } from 'node:path';
+import type { ShellAnalysis, SimpleCommandAnalysis, Unparseable } from './types.ts';
+import { loadShellParser, type ShellParser, type ShellSyntaxTree, type SyntaxNode } from './shell-syntax-tree.ts';
+import { partsOf, resolveWord, unescapeHeredoc, type ResolvedWord } from './shell-words.ts';
+import { unwrap } from './shell-wrappers.ts';
+
+/** How many command strings may be nested (`sh -c "bash -c '…'"` is 2) before we give up. */
+export const MAX_NESTING = 8;
+/** How many wrappers one command may sit under (`sudo env nice timeout …`). */
+const MAX_WRAPPERS = 32;
+/** A bound on the work one command line can cause. */
+const MAX_COMMANDS = 10_000;
+
+type Redirect = SimpleCommandAnalysis['redirects'][number];
+type WrapperCommand = NonNullable<SimpleCommandAnalysis['wrapperCommands']>[number];
+
+/** Raised inside the walk to fail the whole analysis closed. */
+class Unanalysable extends Error {}
+
+/** Where a statement sits: what encloses it at the shell level. */
+interface Scope {
+  tree: ShellSyntaxTree;
+  depth: number;
+  wrappers: string[];
+  wrapperCommands: WrapperCommand[];
+  /** Redirections of enclosing compound commands (`{ …; } > f`). */
+  redirects: Redirect[];
+  env: string[];
+  /** Set for everything under a command string that is itself partly computed. */
+  dynamic: boolean;
+  /** The statement's standard input is a pipe. */
+  stdinPiped: boolean;
+}
+
+/** One command being unwrapped: the words left, plus what the wrappers so far contributed. */
+interface Invocation {
+  argv: ResolvedWord[];
+  wrappers: string[];
+  wrapperCommands: WrapperCommand[];
+  env: string[];
+  redirects: Redirect[];
+  dynamic: boolean;
+  /** Here-documents / here-strings on the statement: what a shell would read as its script. */
+  stdinScripts: { script: ResolvedWord }[];
+  stdinRedirected: boolean;
+}
+
+class Walker {
+  readonly commands: SimpleCommandAnalysis[] = [];
+
+  constructor(private readonly parse: ShellParser) {}
+
+  analyseSource(source: string, scope: Omit<Scope, 'tree'>): void {
+    if (scope.depth > MAX_NESTING) throw new Unanalysable(`command strings nested deeper than ${MAX_NESTING}`);
+    const parsed = this.parse(source);
+    if (!parsed.ok) throw new Unanalysable(scope.depth === 0 ? parsed.error : `nested command string: ${parsed.error}`);
+    this.visit(parsed.tree.file, { ...scope, tree: parsed.tree });
+  }
+
+  private emit(command: SimpleCommandAnalysis): void {
+    if (this.commands.length >= MAX_COMMANDS) throw new Unanalysable('too many commands');
+    this.commands.push(command);
+  }
+
+  // ------------------------------------------------------------ generic walk
+  private visit(node: unknown, scope: Scope): void {
+    if (Array.isArray(node)) {
+      for (const child of node) this.visit(child, scope);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const n = node as SyntaxNode;
+    if (isStmt(n)) return this.visitStmt(n, scope);
+    switch (n.Type) {
+      case 'CallExpr':
+        return this.visitCall(n, scope, [], false);
+      case 'CmdSubst':
+      case 'ProcSubst':
+        // Runs in a subshell of the current shell: same wrappers, its own stdio.
+        return this.visit(n.Stmts, { ...scope, redirects: [], stdinPiped: false });
+      case 'BinaryCmd':
+        this.visit(n.X, scope);
+        // `a | b`, `a |& b`: b reads a pipe.
+        return this.visit(n.Y, n.Op === '|' || n.Op === '|&' ? { ...scope, stdinPiped: true } : scope);
+      case 'TimeClause':
+        return this.visit(n.Stmt, {
+          ...scope,
+          wrappers: [...scope.wrappers, 'time'],
+          wrapperCommands: [...scope.wrapperCommands, { path: 'time', program: 'time', args: n.PosixFormat === true ? ['-p'] : [] }],
+        });
+      case 'DeclClause':
+        return this.visitDecl(n, scope);
+      default:
+        for (const [key, child] of Object.entries(n)) {
+          if (key !== 'Type' && child !== null && typeof child === 'object') this.visit(child, scope);
+        }
+    }
+  }
+
+  private word(node: SyntaxNode, scope: Scope): ResolvedWord {
+    const offset = startOffset(node);
+    const source = offset === undefined ? undefined : scope.tree.words[String(offset)];
+    return resolveWord(node, source ?? '<unknown word>');
+  }
+
+  // ------------------------------------------------------------ statements
+  private visitStmt(stmt: SyntaxNode, scope: Scope): void {
+    const own: Redirect[] = [];
+    const stdinScripts: { script: ResolvedWord }[] = [];
+    let stdinRedirected = false;
+    let dynamicTarget = false;
+    for (const r of asNodes(stmt.Redirs)) {
+      const op = typeof r.Op === 'string' ? r.Op : '?';
+      const target = isNode(r.Word) ? this.word(r.Word, scope) : { literal: true, text: '' };
+      this.visit(r.Word, scope); // `> $(cmd)` runs cmd
+      if (!target.literal) dynamicTarget = true;
+      const fd = isNode(r.N) && typeof r.N.Value === 'string' ? r.N.Value : undefined;
+      own.push(fd === undefined ? { op, target: target.text } : { op, target: target.text, fd });
+      if (op === '<<' || op === '<<-') {
+        stdinRedirected = true;
+        if (isNode(r.Hdoc)) {
+          this.visit(r.Hdoc, scope); // an unquoted here-document expands `$(…)`
+          stdinScripts.push({ script: heredocBody(r.Word, r.Hdoc, scope) });
+        }
+      } else if (op === '<<<') {
+        stdinRedirected = true;
+        stdinScripts.push({ script: target });
+      } else if (op === '<' || op === '<>' || op === '<&') {
+        if (fd === undefined || fd === '0') stdinRedirected = true;
+      }
+    }
+    const redirects = [...scope.redirects, ...own];
+    const cmd = stmt.Cmd;
+    if (isNode(cmd) && cmd.Type === 'CallExpr') {
+      this.visitCall(cmd, { ...scope, redirects, dynamic: scope.dynamic || dynamicTarget }, stdinScripts, stdinRedirected);
+      return;
+    }
+    if (cmd === undefined || cmd === null) {
+      // A statement of redirections only (`> /dev/sda`) still opens and truncates files.
+      if (own.length > 0) this.emitCommand(bare(scope, redirects, dynamicTarget));
+      return;
+    }
+    this.visit(cmd, { ...scope, redirects, dynamic: scope.dynamic || dynamicTarget });
+  }
+
+  private visitDecl(decl: SyntaxNode, scope: Scope): void {
+    // declare/export/local/readonly/typeset/nameref: a builtin whose arguments are assignments.
+    this.visit(decl.Args, scope);
+    const variant = isNode(decl.Variant) && typeof decl.Variant.Value === 'string' ? decl.Variant.Value : 'declare';
+    let dynamic = scope.dynamic;
+    const args = asNodes(decl.Args).map((a) => {
+      if (isNode(a.Value) && a.Array === undefined && !this.word(a.Value, scope).literal) dynamic = true;
+      return scope.tree.assigns[String(startOffset(a) ?? -1)] ?? '<unknown assignment>';
+    });
+    this.emitCommand({ ...bare(scope, scope.redirects, dynamic), path: variant, program: variant, args });
+  }
+
+  // ------------------------------------------------------------ simple commands
+  private visitCall(call: SyntaxNode, scope: Scope, stdinScripts: { script: ResolvedWord }[], stdinRedirected: boolean): void {
+    this.visit(call.Assigns, scope); // `X=$(cmd) …`
+    this.visit(call.Args, scope); // substitutions anywhere in any word
+    const env = asNodes(call.Assigns).map((a) => scope.tree.assigns[String(startOffset(a) ?? -1)] ?? '<unknown assignment>');
+    const argv = asNodes(call.Args).map((w) => this.word(w, scope));
+    if (argv.length === 0) {
+      // Assignments only; they run nothing, unless redirections open files.
+      if (scope.redirects.length > 0) this.emitCommand(bare(scope, scope.redirects, false));
+      return;
+    }
+    this.run(
+      {
+        argv,
+        wrappers: scope.wrappers,
+        wrapperCommands: scope.wrapperCommands,
+        env: [...scope.env, ...env],
+        redirects: scope.redirects,
+        dynamic: scope.dynamic,
+        stdinScripts,
+        stdinRedirected: stdinRedirected || scope.stdinPiped,
+      },
+      scope,
+    );
+  }
+
+  /** Follows wrappers down to the command that really runs, and records it. */
+  private run(inv: Invocation, scope: Scope): void {
+    if (inv.wrappers.length > MAX_WRAPPERS) throw new Unanalysable(`more than ${MAX_WRAPPERS} wrapper commands`);
+    const [head, ...rest] = inv.argv;
+    if (head === undefined) return;
+    const args = rest.map((a) => a.text);
+    const argsDynamic = rest.some((a) => !a.literal);
+    const record = (path: string, program: string, dynamic: boolean): void =>
+      this.emitCommand({
+        path,
+        program,
+        args,
+        wrappers: inv.wrappers,
+        redirects: inv.redirects,
+        dynamic: inv.dynamic || dynamic || argsDynamic,
+        ...(inv.env.length > 0 ? { env: inv.env } : {}),
+        ...(inv.wrapperCommands.length > 0 ? { wrapperCommands: inv.wrapperCommands } : {}),
+      });
+    if (!head.literal) {
+      // `$CMD`, `$(echo rm)`, `${X:-rm}`, `/bin/r?`: the program is only known at run time.
+      record(head.text, head.text, true);
+      return;
+    }
+    const path = head.text;
+    const program = posix.basename(path);
+    const unwrapped = unwrap(program, rest);
+    if (unwrapped === undefined) {
+      record(path, program, false);
+      return;
+    }
+    const self: WrapperCommand = { path, program, args };
+    const under = (label: string): Pick<Invocation, 'wrappers' | 'wrapperCommands'> => ({
+      wrappers: [...inv.wrappers, label],
+      wrapperCommands: [...inv.wrapperCommands, self],
+    });
+    switch (unwrapped.kind) {
+      case 'self':
+        record(path, program, unwrapped.dynamic);
+        return;
+      case 'command':
+        this.run(
+          {
+            ...inv,
+            ...under(unwrapped.label),
+            argv: rest.slice(unwrapped.at),
+            env: [...inv.env, ...unwrapped.env],
+            // xargs appends arguments read from its input at run time.
+            dynamic: inv.dynamic || unwrapped.argsFromInput === true,
+            stdinScripts: unwrapped.argsFromInput === true ? [] : inv.stdinScripts,
+          },
+          scope,
+        );
+        return;
+      case 'find':
+        record(path, program, false);
+        for (const exec of unwrapped.execs) {
+          const sub = rest.slice(exec.at, exec.end);
+          // `{}` is replaced by each file name find visits.
+          const placeholder = sub.some((w) => w.text.includes('{}'));
+          this.run({ ...inv, ...under(exec.label), argv: sub, dynamic: inv.dynamic || placeholder, stdinScripts: [], stdinRedirected: false }, scope);
+        }
+        return;
+      case 'script': {
+        const extra = unwrapped.appendArgs ?? [];
+        if (!unwrapped.script.literal || extra.some((a) => !a.literal)) {
+          record(path, program, true);
+          return;
+        }
+        const text = extra.length > 0 ? [unwrapped.script.text, ...extra.map((a) => quote(a.text))].join(' ') : unwrapped.script.text;
+        this.nested(text, inv, under(unwrapped.label), scope, false);
+        return;
+      }
+      case 'stdin-script': {
+        if (inv.stdinScripts.length > 0) {
+          for (const { script } of inv.stdinScripts) this.nested(script.text, inv, under(unwrapped.label), scope, !script.literal);
+          return;
+        }
+        // Commands from a pipe or a file (`curl … | sh`, `bash < x.sh`) are unknown;
+        // an interactive shell's own input lines are analysed as they arrive.
+        record(path, program, inv.stdinRedirected);
+        return;
+      }
+      default: {
+        const never: never = unwrapped;
+        throw new Unanalysable(`unhandled wrapper ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private nested(source: string, inv: Invocation, wrapping: Pick<Invocation, 'wrappers' | 'wrapperCommands'>, scope: Scope, dynamic: boolean): void {
+    this.analyseSource(source, {
+      depth: scope.depth + 1,
+      wrappers: wrapping.wrappers,
+      wrapperCommands: wrapping.wrapperCommands,
+      redirects: inv.redirects,
+      env: inv.env,
+      dynamic: inv.dynamic || dynamic,
+      stdinPiped: false,
+    });
+  }
+
+  private emitCommand(c: SimpleCommandAnalysis): void {
+    this.emit(c);
+  }
+}
+
+/** A here-document's body as the receiving program reads it. */
+function heredocBody(delimiter: unknown, hdoc: SyntaxNode, scope: Scope): ResolvedWord {
+  const parts = partsOf(hdoc);
+  const source = scope.tree.words[String(startOffset(hdoc) ?? -1)];
+  // A quoted delimiter (<<'EOF', <<"EOF", <<\EOF) makes the body literal: no expansion, no escapes (Bash 3.6.6).
+  const quoted = isNode(delimiter) && partsOf(delimiter).some((p) => p.Type !== 'Lit' || String(p.Value).includes('\\'));
+  if (parts.every((p) => p.Type === 'Lit')) {
+    const raw = parts.map((p) => String(p.Value ?? '')).join('');
+    return { literal: true, text: quoted ? raw : unescapeHeredoc(raw) };
+  }
+  // Expansions in the body: analyse the text as written, flagged dynamic.
+  return { literal: false, text: source ?? parts.map((p) => (p.Type === 'Lit' ? String(p.Value ?? '') : '')).join('') };
+}
+
+function bare(scope: Scope, redirects: Redirect[], dynamic: boolean): SimpleCommandAnalysis {
+  return {
+    path: '',
+    program: '',
+    args: [],
+    wrappers: scope.wrappers,
+    redirects,
+    dynamic: scope.dynamic || dynamic,
+    ...(scope.env.length > 0 ? { env: scope.env } : {}),
+    ...(scope.wrapperCommands.length > 0 ? { wrapperCommands: scope.wrapperCommands } : {}),
+  };
+}
+
+/** Single-quotes a word for re-parsing (env -S operands). */
+function quote(s: string): string {
+  return `'${s.split("'").join(`'\\''`)}'`;
+}
+
+/** Stmt is never stored in an interface field, so it carries no Type; only it has Cmd/Redirs. */
+function isStmt(n: SyntaxNode): boolean {
+  return n.Type === undefined && ('Cmd' in n || 'Redirs' in n);
+}
+
+function isNode(v: unknown): v is SyntaxNode {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function asNodes(v: unknown): SyntaxNode[] {
+  return Array.isArray(v) ? v.filter(isNode) : [];
+}
+
+function startOffset(n: SyntaxNode): number | undefined {
+  const pos = n.Pos;
+  return isNode(pos) && typeof pos.Offset === 'number' ? pos.Offset : undefined;
+}
+
+/**
+ * Every simple command `commandLine` would run, outermost wrappers first.
+ * Unparseable input, or input we cannot see through, is `{ ok: false }`.
+ */
+export async function analyzeShell(commandLine: string): Promise<ShellAnalysis | Unparseable> {
+  let parse: ShellParser;
+  try {
+    parse = await loadShellParser();
+  } catch (err) {
+    return { ok: false, error: `unparseable: shell parser unavailable (${(err as Error).message})` };
+  }
+  const walker = new Walker(parse);
+  try {
+    walker.analyseSource(commandLine, { depth: 0, wrappers: [], wrapperCommands: [], redirects: [], env: [], dynamic: false, stdinPiped: false });
+  } catch (err) {
+    if (err instanceof Unanalysable || err instanceof RangeError) return { ok: false, error: `unparseable: ${err.message}` };
+    throw err;
+  }
+  return { ok: true, kind: 'shell', commands: walker.commands };
+}
+
