@@ -1,0 +1,57 @@
+// E-mail addresses: a dot-atom local part (RFC 5322 §3.2.3, restricted to the
+// characters real addresses use) '@' a DNS domain with an alphabetic TLD.
+// Scanning starts at each '@' and looks at most 64 characters left and 253
+// right, so the cost per '@' is bounded and the whole scan is linear.
+import { isAlnum, isAlpha } from './characters.ts';
+import type { Finding } from './finding.ts';
+
+const MAX_LOCAL = 64;
+const MAX_DOMAIN = 253;
+
+const isLocalChar = (c: number): boolean =>
+  isAlnum(c) || c === 46 /* . */ || c === 95 /* _ */ || c === 37 /* % */ || c === 43 /* + */ || c === 45; /* - */
+const isDomainChar = (c: number): boolean => isAlnum(c) || c === 45 /* - */ || c === 46; /* . */
+
+export function scanEmails(text: string, out: Finding[]): void {
+  let floor = 0; // no finding may start before the end of the previous one
+  let at = text.indexOf('@');
+  while (at !== -1) {
+    const end = matchEmailAt(text, at, floor);
+    if (end === -1) {
+      at = text.indexOf('@', at + 1);
+      continue;
+    }
+    out.push({ detector: 'email', kind: 'email', start: end[0], end: end[1] });
+    floor = end[1];
+    at = text.indexOf('@', floor);
+  }
+}
+
+/** Returns [start, end] of the address whose '@' is at `at`, or -1. */
+function matchEmailAt(text: string, at: number, floor: number): [number, number] | -1 {
+  let start = at;
+  while (start > floor && at - start <= MAX_LOCAL && isLocalChar(text.charCodeAt(start - 1))) start--;
+  if (at - start > MAX_LOCAL) return -1;
+  while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with '.'
+  if (start === at || text.charCodeAt(at - 1) === 46) return -1;
+
+  let end = at + 1;
+  while (end < text.length && end - at <= MAX_DOMAIN && isDomainChar(text.charCodeAt(end))) end++;
+  if (end - at > MAX_DOMAIN) return -1;
+  // A sentence may end right after the address: trailing dots and hyphens are not part of it.
+  while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
+  return isDomain(text.slice(at + 1, end)) ? [start, end] : -1;
+}
+
+function isDomain(domain: string): boolean {
+  const labels = domain.split('.');
+  if (labels.length < 2) return false;
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63) return false;
+    if (label.startsWith('-') || label.endsWith('-')) return false;
+  }
+  const tld = labels[labels.length - 1]!;
+  if (tld.length < 2) return false;
+  for (let i = 0; i < tld.length; i++) if (!isAlpha(tld.charCodeAt(i))) return false;
+  return true;
+}
