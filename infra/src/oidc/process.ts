@@ -7,6 +7,7 @@
  *   oidc-provider.pid   the server's pid
  *   oidc-provider.json  { pid, port, issuer, devLogin }
  *   oidc-provider.log   its stdout/stderr (never secrets)
+ *   oidc-provider.lock  held while one process starts it
  *
  * Starting is idempotent: a live provider recorded in the data dir is reused.
  */
@@ -53,6 +54,7 @@ interface RunInfo {
 
 const PID_FILE = 'oidc-provider.pid';
 const RUN_FILE = 'oidc-provider.json';
+const LOCK_FILE = 'oidc-provider.lock';
 export const OIDC_LOG_FILE = 'oidc-provider.log';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -63,7 +65,10 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
   const devLogin = options.devLogin ?? true;
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  return withStartLock(dataDir, timeoutMs, () => startLocked(port, dataDir, devLogin, timeoutMs));
+}
 
+async function startLocked(port: number, dataDir: string, devLogin: boolean, timeoutMs: number): Promise<OidcProviderHandle> {
   const running = await readLiveRunInfo(dataDir);
   if (running) {
     if (running.port !== port || running.devLogin !== devLogin) {
@@ -108,6 +113,35 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
     throw err;
   }
   return handle(info, dataDir);
+}
+
+/**
+ * Serialises start-ups on one data dir (parallel test files, infra:up twice),
+ * so only one server is spawned and the pid file names it.
+ */
+async function withStartLock<T>(dataDir: string, timeoutMs: number, start: () => Promise<T>): Promise<T> {
+  const lockFile = join(dataDir, LOCK_FILE);
+  const deadline = Date.now() + timeoutMs + 5000;
+  for (;;) {
+    try {
+      await writeFile(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        await rm(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`another process (pid ${holder}) is starting the OIDC provider for ${dataDir}`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await start();
+  } finally {
+    await rm(lockFile, { force: true });
+  }
 }
 
 /** Stops the provider recorded in dataDir, if any. Returns whether one was running. */
