@@ -10,6 +10,7 @@ export const errorCatalogue = {
   PCL_ERR_CONFIG: { status: 500, retriable: false, summary: 'invalid configuration' },
   PCL_ERR_VALIDATION: { status: 400, retriable: false, summary: 'invalid input' },
   PCL_ERR_UNAUTHENTICATED: { status: 401, retriable: false, summary: 'authentication failed' },
+  PCL_ERR_IDP_UNAVAILABLE: { status: 503, retriable: true, summary: 'the identity provider is unreachable' },
   PCL_ERR_FORBIDDEN: { status: 403, retriable: false, summary: 'not allowed' },
   PCL_ERR_NOT_FOUND: { status: 404, retriable: false, summary: 'not found' },
   PCL_ERR_CONFLICT: { status: 409, retriable: false, summary: 'conflicts with the current state' },

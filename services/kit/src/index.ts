@@ -3,3 +3,4 @@ export * from './logger.ts';
 export * from './config.ts';
 export * from './bus/index.ts';
 export * from './testing.ts';
+export * from './identity/index.ts';

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Message, Producer } from 'kafkajs';
 import { newId, nowIso, type EventOf, type TopicKey, topics } from '@portcullis/schemas';
 import type { BusConfig } from '../config.ts';
 import { PortcullisError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { createKafka } from './kafka.ts';
 import { createEventCodec, type EventCodec } from './schema-registry.ts';
 import { topicNames, type TopicNames } from './names.ts';
 import { contractTopicSpecs, ensureTopics } from './topics.ts';
+import { createCoalescingSender } from './coalescing-sender.ts';
 import { startSubscription, type Subscription, type SubscriptionOptions } from './subscriber.ts';
 
 export interface Bus {
@@ -41,6 +42,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
   const names = topicNames(namespace);
   const codec = createEventCodec({ registryUrl: config.registryUrl, topicName: names.of });
   let producer: Producer | undefined;
+  let send: ((topic: string, message: Message) => Promise<void>) | undefined;
   let adminClient: Admin | undefined;
   const consumers = new Set<Subscription>();
   let connecting: Promise<void> | undefined;
@@ -59,6 +61,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
     await codec.ensureSchemas();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
+    send = createCoalescingSender(producer);
   }
 
   const bus: Bus = {
@@ -78,11 +81,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       if (!producer) await bus.connect();
       const value = await codec.encode(key, event);
       try {
-        await producer!.send({
-          topic: names.of(key),
-          acks: -1,
-          messages: [{ key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } }],
-        });
+        await send!(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
       } catch (err) {
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
       }
@@ -105,6 +104,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       await producer?.disconnect().catch(() => undefined);
       await adminClient?.disconnect().catch(() => undefined);
       producer = undefined;
+      send = undefined;
       adminClient = undefined;
       connecting = undefined;
     },

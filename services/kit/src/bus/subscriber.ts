@@ -31,6 +31,8 @@ export interface SubscriptionOptions<K extends TopicKey> {
   attempts?: number;
   retryBackoffMs?: number;
   onDeadLetter?: (letter: DeadLetter) => void;
+  /** Partitions handled at the same time (order is kept within a partition). */
+  partitionsConsumedConcurrently?: number;
   /** Long-poll bound; the broker answers as soon as one byte is there. */
   maxWaitTimeInMs?: number;
 }
@@ -127,6 +129,7 @@ export async function startSubscription<K extends TopicKey>(options: Subscriptio
 
   await consumer.run({
     autoCommit: true,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     autoCommitInterval: 1000,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {

@@ -20,7 +20,7 @@ export class IdentityError extends PortcullisError {
   readonly reason: IdentityErrorReason;
 
   constructor(reason: IdentityErrorReason, message: string, options: { issuer?: string; cause?: unknown } = {}) {
-    super('PCL_ERR_UNAUTHENTICATED', message, {
+    super(reason === 'issuer_unavailable' ? 'PCL_ERR_IDP_UNAVAILABLE' : 'PCL_ERR_UNAUTHENTICATED', message, {
       cause: options.cause,
       // An unreachable issuer is worth retrying; a bad token never is.
       retriable: reason === 'issuer_unavailable',
