@@ -1,0 +1,37 @@
+/**
+ * Dispatches a command to its analyser. SQL analysis needs the session's
+ * prepared statements; shell and HTTP analysis are stateless.
+ */
+import type { CommandRequested } from '@portcullis/schemas';
+import type { Analysis } from './types.ts';
+import { analyzeSql, emptySqlSession, type SqlSessionState } from './sql.ts';
+import { analyzeShell } from './shell.ts';
+import { analyzeHttp } from './http.ts';
+
+export async function analyze(command: CommandRequested, session: SqlSessionState = emptySqlSession()): Promise<Analysis> {
+  const cmd = command.command;
+  switch (cmd.kind) {
+    case 'sql': {
+      // Extended protocol: a Bind for a named statement is judged by the text it was parsed from.
+      if (cmd.phase === 'bind' && cmd.text.trim() === '' && cmd.statementName !== undefined) {
+        const text = session.prepared.get(cmd.statementName);
+        if (text === undefined) return { ok: false, error: `bind to unknown prepared statement "${cmd.statementName}"` };
+        return analyzeSql(text, session);
+      }
+      return analyzeSql(cmd.text, session);
+    }
+    case 'shell':
+      // Forwarding, agent and subsystem channels carry no command line; decide judges the channel itself.
+      if (cmd.channel !== 'exec' && cmd.channel !== 'shell') return { ok: true, kind: 'shell', commands: [] };
+      return analyzeShell(cmd.commandLine);
+    case 'http':
+      return analyzeHttp(cmd);
+    default: {
+      const unknown: never = cmd;
+      return { ok: false, error: `unknown command kind ${(unknown as { kind: string }).kind}` };
+    }
+  }
+}
+
+export { analyzeSql, analyzeSqlSync, advanceSqlSession, emptySqlSession, loadSqlParser, type SqlSessionState } from './sql.ts';
+export type * from './types.ts';

@@ -1,0 +1,14 @@
+// The policy decision point's pure core. The Kafka loop wraps these.
+export { decide, toVerdictIssued, type Decision, type ApprovalRequirement } from './decide.ts';
+export { evaluate, advanceSession, type Evaluation } from './evaluate.ts';
+export { analyze, analyzeSql, analyzeSqlSync, advanceSqlSession, emptySqlSession, loadSqlParser, type SqlSessionState } from './analysis/index.ts';
+export type * from './analysis/types.ts';
+export {
+  initialPolicyState,
+  evolvePolicyState,
+  withKnownResources,
+  policyStateFromDocument,
+  type PolicyState,
+  type PolicyRejection,
+} from './policy/state.ts';
+export { parsePolicyDocument, formatPolicyError, PolicyDocumentSchema, type PolicyDocument, type PolicyRule, type PolicyError, type ParsedPolicy } from './policy/document.ts';
