@@ -36,8 +36,9 @@ async function assertRefused(verifier: IdentityVerifier, token: string, reason: 
   );
   assert.ok(err instanceof IdentityError, `expected an IdentityError, got ${String(err)}`);
   assert.equal(err.reason, reason, err.message);
-  assert.equal(err.code, 'PCL_ERR_UNAUTHENTICATED');
-  assert.equal(err.status, 401);
+  const unavailable = reason === 'issuer_unavailable';
+  assert.equal(err.code, unavailable ? 'PCL_ERR_IDP_UNAVAILABLE' : 'PCL_ERR_UNAUTHENTICATED');
+  assert.equal(err.status, unavailable ? 503 : 401);
   const shown = `${err.message} ${JSON.stringify(err.toJSON())} ${String(err.stack)}`;
   for (const part of token.split('.').filter((p) => p.length >= 16)) {
     assert.ok(!shown.includes(part), `error for ${reason} echoes part of the token`);
