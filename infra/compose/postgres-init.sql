@@ -1,0 +1,3 @@
+-- Databases of the local stack (the same ones infra/src/postgres.ts creates).
+CREATE DATABASE apicurio;
+CREATE DATABASE demo;
