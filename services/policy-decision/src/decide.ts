@@ -85,7 +85,7 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   if (PROTOCOL_OF_KIND[command.command.kind] !== command.protocol) {
     return blocked(`a ${command.command.kind} command cannot arrive over ${command.protocol}`, version);
   }
-  if (!analysis.ok) return blocked(`unparseable: ${analysis.error}`, version);
+  if (!analysis.ok) return blocked(`unparseable: ${analysis.error.replace(/^unparseable:\s*/, '')}`, version);
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
   const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : [];

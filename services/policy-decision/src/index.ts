@@ -11,4 +11,4 @@ export {
   type PolicyState,
   type PolicyRejection,
 } from './policy/state.ts';
-export { parsePolicyDocument, formatPolicyError, PolicyDocumentSchema, type PolicyDocument, type PolicyRule, type PolicyError, type ParsedPolicy } from './policy/document.ts';
+export { parsePolicyDocument, parseYamlWith, formatPolicyError, PolicyDocumentSchema, type PolicyDocument, type PolicyRule, type PolicyError, type ParsedPolicy } from './policy/document.ts';

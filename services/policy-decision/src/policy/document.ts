@@ -206,8 +206,15 @@ function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[])
   return lines.linePos(offset).line;
 }
 
-/** Parses and validates a policy document; never throws. */
-export function parsePolicyDocument(yamlText: string, fileName: string): ParsedPolicy {
+/**
+ * Parses YAML and validates it with a zod schema; errors carry the file, the
+ * line (from the YAML document's node ranges) and the field path. Never throws.
+ */
+export function parseYamlWith<S extends z.ZodType>(
+  schema: S,
+  yamlText: string,
+  fileName: string,
+): { ok: true; value: z.infer<S> } | { ok: false; errors: PolicyError[] } {
   const lines = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -216,8 +223,8 @@ export function parsePolicyDocument(yamlText: string, fileName: string): ParsedP
       errors: doc.errors.map((e) => ({ file: fileName, line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line, path: '', message: e.message.split('\n')[0]! })),
     };
   }
-  const result = PolicyDocumentSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
-  if (result.success) return { ok: true, policy: result.data };
+  const result = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (result.success) return { ok: true, value: result.data };
   const errors = result.error.issues.map((issue): PolicyError => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = keys.length ? [...issue.path, keys[0]!] : issue.path;
@@ -226,4 +233,10 @@ export function parsePolicyDocument(yamlText: string, fileName: string): ParsedP
   });
   errors.sort((a, b) => a.line - b.line);
   return { ok: false, errors };
+}
+
+/** Parses and validates a policy document; never throws. */
+export function parsePolicyDocument(yamlText: string, fileName: string): ParsedPolicy {
+  const parsed = parseYamlWith(PolicyDocumentSchema, yamlText, fileName);
+  return parsed.ok ? { ok: true, policy: parsed.value } : parsed;
 }

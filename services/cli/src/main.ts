@@ -1,0 +1,20 @@
+/**
+ * Entry point of the `portcullis` CLI. It only wires the command groups;
+ * each group lives in its own file under commands/.
+ */
+import { Command } from 'commander';
+import type { CommandRegistrar } from './groups.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
+
+const registrars: CommandRegistrar[] = [registerPolicyCommands];
+
+export function buildProgram(): Command {
+  const program = new Command('portcullis')
+    .description('Portcullis: policy-enforcing gateway for infrastructure access')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  for (const register of registrars) register(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
