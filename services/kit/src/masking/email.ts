@@ -40,18 +40,25 @@ function matchEmailAt(text: string, at: number, floor: number): [number, number]
   if (end - at > MAX_DOMAIN) return -1;
   // A sentence may end right after the address: trailing dots and hyphens are not part of it.
   while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
-  return isDomain(text.slice(at + 1, end)) ? [start, end] : -1;
+  return isDomain(text, at + 1, end) ? [start, end] : -1;
 }
 
-function isDomain(domain: string): boolean {
-  const labels = domain.split('.');
-  if (labels.length < 2) return false;
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63) return false;
-    if (label.startsWith('-') || label.endsWith('-')) return false;
+/** Labels of 1–63 characters, not starting or ending with '-', at least two, the last alphabetic and 2+ long. Checked in place: this runs for every '@'. */
+function isDomain(text: string, from: number, to: number): boolean {
+  let labels = 0;
+  let labelStart = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && text.charCodeAt(i) !== 46) continue;
+    const length = i - labelStart;
+    if (length === 0 || length > 63) return false;
+    if (text.charCodeAt(labelStart) === 45 || text.charCodeAt(i - 1) === 45) return false;
+    labels++;
+    if (i === to) {
+      if (labels < 2 || length < 2) return false;
+      for (let k = labelStart; k < to; k++) if (!isAlpha(text.charCodeAt(k))) return false;
+      return true;
+    }
+    labelStart = i + 1;
   }
-  const tld = labels[labels.length - 1]!;
-  if (tld.length < 2) return false;
-  for (let i = 0; i < tld.length; i++) if (!isAlpha(tld.charCodeAt(i))) return false;
-  return true;
+  return false;
 }

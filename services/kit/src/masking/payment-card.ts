@@ -111,9 +111,10 @@ const ISSUER_RANGES: { from: number; to: number; digits: number; lengths: readon
 export function isPaymentCardNumber(digits: string): boolean {
   if (digits.length < 13 || digits.length > 19) return false;
   for (let i = 0; i < digits.length; i++) if (!isDigit(digits.charCodeAt(i))) return false;
-  const issued = ISSUER_RANGES.some((r) => {
+  if (!luhnValid(digits)) return false; // cheapest test first: rejects nine in ten
+  for (const r of ISSUER_RANGES) {
     const prefix = Number(digits.slice(0, r.digits));
-    return prefix >= r.from && prefix <= r.to && r.lengths.includes(digits.length);
-  });
-  return issued && luhnValid(digits);
+    if (prefix >= r.from && prefix <= r.to && r.lengths.includes(digits.length)) return true;
+  }
+  return false;
 }

@@ -40,9 +40,9 @@ function matchPhoneAt(text: string, start: number): number {
   const groups = readGroups(text, plus ? start + 1 : start);
   if (groups === null) return -1;
   for (let n = groups.length; n >= 1; n--) {
-    const shape = groups.slice(0, n);
-    const end = shape[n - 1]!.end + (shape[n - 1]!.paren ? 1 : 0);
-    if (endsPhone(text, end) && fitsShape(text, shape, plus)) return end;
+    const last = groups[n - 1]!;
+    const end = last.end + (last.paren ? 1 : 0);
+    if (endsPhone(text, end) && fitsShape(text, groups, n, plus)) return end;
   }
   return -1;
 }
@@ -52,9 +52,11 @@ function readGroups(text: string, i: number): Group[] | null {
   const groups: Group[] = [];
   let digits = 0;
   let sep = 0;
+  let hadParen = false;
   for (;;) {
     const paren = text.charCodeAt(i) === 40;
-    if (paren && groups.some((g) => g.paren)) break;
+    if (paren && hadParen) break;
+    hadParen ||= paren;
     const s = paren ? i + 1 : i;
     let e = s;
     while (isDigit(text.charCodeAt(e))) e++;
@@ -80,25 +82,30 @@ function endsPhone(text: string, end: number): boolean {
   return !((c === 45 || c === 46 || c === 47) && isDigit(text.charCodeAt(end + 1)));
 }
 
-function fitsShape(text: string, groups: Group[], plus: boolean): boolean {
-  const lengths = groups.map((g) => g.end - g.start);
-  const digits = lengths.reduce((a, b) => a + b, 0);
-  if (digits < 8 || digits > MAX_DIGITS) return false;
-  const first = text.charCodeAt(groups[0]!.start);
-  if (plus) return first !== 48 /* 0 */ && !groups.slice(1).some((g) => g.paren && g !== groups[1]);
-  if (groups.length < 2 || looksLikeDate(lengths)) return false;
-  const seps = groups.slice(1).filter((g) => !g.paren && g.sep !== 0).map((g) => g.sep);
-  const oneSeparator = seps.every((s) => s === seps[0]);
-  if (groups[0]!.paren) return lengths[0]! >= 2 && lengths[0]! <= 5 && digits <= 12;
-  if (groups.some((g) => g.paren)) return false;
-  if (!oneSeparator || seps[0] === 47 && first !== 48) return false;
-  const nanp = lengths.join(',');
-  if ((nanp === '3,3,4' && first >= 50) || (nanp === '1,3,3,4' && text[groups[0]!.start] === '1')) return true;
-  // trunk prefix: 0 then a non-zero digit (00 is the international call prefix)
-  return first === 48 && text.charCodeAt(groups[0]!.start + 1) !== 48 && digits >= 9 && digits <= 12;
+// A plain function, not a closure inside fitsShape: this runs for every candidate.
+function groupLength(g: Group): number {
+  return g.end - g.start;
 }
 
-function looksLikeDate(lengths: number[]): boolean {
-  const s = lengths.join(',');
-  return s === '4,2,2' || s === '2,2,4' || s === '2,2,2';
+/** Whether the first `n` groups form one of the accepted shapes. */
+function fitsShape(text: string, groups: Group[], n: number, plus: boolean): boolean {
+  let digits = 0;
+  for (let k = 0; k < n; k++) digits += groups[k]!.end - groups[k]!.start;
+  if (digits < 8 || digits > MAX_DIGITS) return false;
+  const first = text.charCodeAt(groups[0]!.start);
+  let parenAt = -1;
+  for (let k = 0; k < n; k++) if (groups[k]!.paren) parenAt = k;
+  if (plus) return first !== 48 /* 0 */ && parenAt <= 1;
+  if (n < 2) return false;
+  if (parenAt === 0) return groupLength(groups[0]!) >= 2 && groupLength(groups[0]!) <= 5 && digits <= 12;
+  if (parenAt !== -1) return false;
+  // one separator style; '/' only after a trunk prefix (0171/1234567)
+  const sep = groups[1]!.sep;
+  for (let k = 2; k < n; k++) if (groups[k]!.sep !== sep) return false;
+  if (sep === 47 && first !== 48) return false;
+  if (n === 3 && groupLength(groups[0]!) === 3 && groupLength(groups[1]!) === 3 && groupLength(groups[2]!) === 4) return first >= 50; // NANP: area code starts 2–9
+  if (n === 4 && groupLength(groups[0]!) === 1 && first === 49 && groupLength(groups[1]!) === 3 && groupLength(groups[2]!) === 3 && groupLength(groups[3]!) === 4) return true; // 1 555 123 4567
+  if (n === 3 && ((groupLength(groups[0]!) === 4 && groupLength(groups[1]!) === 2 && groupLength(groups[2]!) === 2) || (groupLength(groups[0]!) === 2 && groupLength(groups[1]!) === 2 && groupLength(groups[2]!) === 4))) return false; // dates
+  // trunk prefix: 0 then a non-zero digit (00 is the international call prefix)
+  return first === 48 && text.charCodeAt(groups[0]!.start + 1) !== 48 && digits >= 9 && digits <= 12;
 }

@@ -99,7 +99,7 @@ function scanTokens(text: string, out: Finding[]): void {
       continue;
     }
     const end = runEnd(text, i, isBase64Url);
-    const kind = tokenKind(text.slice(i, end));
+    const kind = end - i >= MIN_TOKEN ? tokenKind(text.slice(i, end)) : null;
     if (kind !== null) out.push(secret(kind, i, end));
     i = end;
   }
@@ -107,13 +107,19 @@ function scanTokens(text: string, out: Finding[]): void {
 
 const GITHUB_PREFIXES = ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'];
 
+// Module-level predicates rather than closures: tokenKind runs for every word of the text.
+const isUpperOrDigit = (c: number): boolean => isUpper(c) || isDigit(c);
+const isAlnumOrUnderscore = (c: number): boolean => isAlnum(c) || c === 95;
+
+const MIN_TOKEN = 20; // the shortest format below (AWS key id)
+
 function tokenKind(run: string): SecretKind | null {
   // AWS access key ids: AKIA (long-term) / ASIA (STS) + 16 upper-case base32 characters.
-  if ((run.startsWith('AKIA') || run.startsWith('ASIA')) && run.length === 20 && every(run, 4, (c) => isUpper(c) || isDigit(c))) {
+  if ((run.startsWith('AKIA') || run.startsWith('ASIA')) && run.length === 20 && every(run, 4, isUpperOrDigit)) {
     return 'aws-access-key';
   }
-  if (GITHUB_PREFIXES.some((p) => run.startsWith(p)) && run.length >= 34 && every(run, 4, isAlnum)) return 'github-token';
-  if (run.startsWith('github_pat_') && run.length >= 11 + 22 && every(run, 11, (c) => isAlnum(c) || c === 95)) return 'github-token';
+  if (run.startsWith('gh') && GITHUB_PREFIXES.includes(run.slice(0, 4)) && run.length >= 34 && every(run, 4, isAlnum)) return 'github-token';
+  if (run.startsWith('github_pat_') && run.length >= 11 + 22 && every(run, 11, isAlnumOrUnderscore)) return 'github-token';
   // Slack: xoxb- xoxp- xoxa- xoxo- xoxs- xoxr- xoxe- and app-level xapp-.
   if (/^xox[abeoprs]-[A-Za-z0-9-]{10,}$/u.test(run) || /^xapp-[A-Za-z0-9-]{10,}$/u.test(run)) return 'slack-token';
   if (run.startsWith('AIza') && run.length === 39) return 'google-api-key';
@@ -138,7 +144,9 @@ const isKeyChar = (c: number): boolean => isAlnum(c) || c === 95 || c === 45 || 
 
 export function isCredentialKey(key: string): boolean {
   const k = key.toLowerCase();
-  return CONTAINS_KEYWORDS.some((w) => k.includes(w)) || SUFFIX_KEYWORDS.some((w) => k.endsWith(w));
+  for (const w of CONTAINS_KEYWORDS) if (k.includes(w)) return true;
+  for (const w of SUFFIX_KEYWORDS) if (k.endsWith(w)) return true;
+  return false;
 }
 
 function scanCredentialAssignments(text: string, out: Finding[]): void {
@@ -149,7 +157,7 @@ function scanCredentialAssignments(text: string, out: Finding[]): void {
       continue;
     }
     const keyEnd = runEnd(text, i, isKeyChar);
-    if (keyEnd - i > 64 || !isCredentialKey(text.slice(i, keyEnd))) {
+    if (keyEnd - i < 3 || keyEnd - i > 64 || !isCredentialKey(text.slice(i, keyEnd))) {
       i = keyEnd;
       continue;
     }
