@@ -126,6 +126,13 @@ function arithmetic(op: string, a: Value, b: Value): Value {
   }
 }
 
+/** A_Expr operands that are lists arrive as `{ List: { items } }` (or a bare array in older trees). */
+const listItems = (node: unknown): unknown[] => {
+  if (Array.isArray(node)) return node;
+  const entry = only(node);
+  return entry?.[0] === 'List' ? ((entry[1].items as unknown[]) ?? []) : [];
+};
+
 const sameColumn = (a: unknown, b: unknown): boolean => {
   const x = only(a);
   const y = only(b);
@@ -183,8 +190,8 @@ export function evaluateConstant(node: unknown): Value {
           return ((l, r) => (l === undefined || r === undefined ? undefined : l === r))(evaluateConstant(n.lexpr), evaluateConstant(n.rexpr));
         case 'AEXPR_IN': {
           const l = evaluateConstant(n.lexpr);
-          const list = only(n.rexpr)?.[0] === 'List' ? ((only(n.rexpr)![1].items as unknown[]) ?? []) : (n.rexpr as unknown[]);
-          if (!Array.isArray(list)) return undefined;
+          const list = listItems(n.rexpr);
+          if (list.length === 0) return undefined;
           const results = list.map((item) => compare('=', l, evaluateConstant(item)));
           const found = results.some((v) => v === true);
           const negated = op === '<>';
@@ -193,14 +200,18 @@ export function evaluateConstant(node: unknown): Value {
           return undefined;
         }
         case 'AEXPR_BETWEEN':
-        case 'AEXPR_NOT_BETWEEN': {
+        case 'AEXPR_NOT_BETWEEN':
+        case 'AEXPR_BETWEEN_SYM':
+        case 'AEXPR_NOT_BETWEEN_SYM': {
           const v = evaluateConstant(n.lexpr);
-          const bounds = n.rexpr as unknown[];
+          const bounds = listItems(n.rexpr);
           if (!Array.isArray(bounds) || bounds.length !== 2) return undefined;
-          const lo = compare('>=', v, evaluateConstant(bounds[0]));
-          const hi = compare('<=', v, evaluateConstant(bounds[1]));
+          let [a, b] = [evaluateConstant(bounds[0]), evaluateConstant(bounds[1])];
+          if (n.kind.endsWith('_SYM') && compare('>', a, b) === true) [a, b] = [b, a];
+          const lo = compare('>=', v, a);
+          const hi = compare('<=', v, b);
           if (typeof lo !== 'boolean' || typeof hi !== 'boolean') return undefined;
-          return n.kind === 'AEXPR_BETWEEN' ? lo && hi : !(lo && hi);
+          return n.kind.startsWith('AEXPR_BETWEEN') ? lo && hi : !(lo && hi);
         }
         default:
           return undefined;

@@ -1,0 +1,317 @@
+/**
+ * The PDP's Kafka loop: consume → decide → produce, inside one Kafka
+ * transaction per batch (verdicts, approval requests and the consumer
+ * offsets commit together), so after a crash at any point every command has
+ * exactly one verdict visible to read_committed consumers.
+ *
+ *   portcullis.policies  ──follow──► policy state (evolvePolicyState)
+ *   portcullis.approvals ──follow──► held commands (ApprovalRequested)
+ *   portcullis.commands  ──group───► evaluate ──► VerdictIssued (+ ApprovalRequested for hold)
+ *   portcullis.approvals ──group───► Granted / Denied / Expired / Cancelled ──► final VerdictIssued
+ */
+import type { KafkaMessage, Producer } from 'kafkajs';
+import {
+  newId,
+  nowIso,
+  type ApprovalRequested,
+  type ApprovalsTopicEvent,
+  type CommandRequested,
+  type TopicKey,
+  type VerdictIssued,
+  topics,
+} from '@portcullis/schemas';
+import { describeError, followTopic, type Bus, type Follower, type Logger } from '@portcullis/kit';
+import { evaluate, advanceSession } from './evaluate.ts';
+import { emptySqlSession, type SqlSessionState } from './analysis/sql.ts';
+import { evolvePolicyState, initialPolicyState, withKnownResources, type PolicyState } from './policy/state.ts';
+import type { Decision } from './decide.ts';
+
+export const PDP_GROUP = 'portcullis-pdp';
+
+export interface PolicyDecisionService {
+  state(): PolicyState;
+  stop(): Promise<void>;
+}
+
+export interface PolicyDecisionOptions {
+  bus: Bus;
+  logger: Logger;
+  /** Stable per PDP instance: a restarted instance fences its zombie by reusing it. */
+  transactionalId?: string;
+  /** Resource names the gateway serves; commands for others are blocked. */
+  knownResources?: string[];
+}
+
+interface Held {
+  request: ApprovalRequested;
+  sessionId: string;
+}
+
+/** What goes out in the transaction for one input message. */
+interface Output {
+  key: TopicKey | 'dead-letter';
+  event?: unknown;
+  raw?: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> };
+}
+
+export async function startPolicyDecisionService({ bus, logger, transactionalId = 'portcullis-pdp-0', knownResources }: PolicyDecisionOptions): Promise<PolicyDecisionService> {
+  await bus.connect();
+  let policy: PolicyState = withKnownResources(initialPolicyState, knownResources);
+  const sessions = new Map<string, SqlSessionState>();
+  const held = new Map<string, Held>();
+  const heldCommands = new Map<string, CommandRequested>();
+
+  const policyFollower: Follower = await followTopic(bus, 'policies', (event) => {
+    const next = evolvePolicyState(policy, event);
+    if (next.rejected && next.rejected !== policy.rejected) {
+      logger.warn({ policySetId: event.policySetId, version: event.version, errors: next.rejected.errors.slice(0, 5) }, 'policy publication refused; the running version stays');
+    } else if (next.version !== policy.version) {
+      logger.info({ policySetId: event.policySetId, version: next.version }, 'policy version in force');
+    }
+    policy = next;
+  }, { name: 'pdp-policies' });
+  const approvalsFollower: Follower = await followTopic(bus, 'approvals', (event) => {
+    if (event.type === 'ApprovalRequested') held.set(event.approvalId, { request: event, sessionId: event.sessionId });
+  }, { name: 'pdp-approvals' });
+  await Promise.all([policyFollower.caughtUp, approvalsFollower.caughtUp]);
+  logger.info({ version: policy.version }, 'policy state loaded');
+
+  const producer: Producer = bus.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const groupId = bus.names.group(PDP_GROUP);
+  const consumer = bus.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [bus.names.of('commands'), bus.names.of('approvals')], fromBeginning: true });
+
+  async function onCommand(command: CommandRequested): Promise<Output[]> {
+    const session = sessions.get(command.sessionId) ?? emptySqlSession();
+    let decision: Decision;
+    let nextSession = session;
+    try {
+      const evaluation = await evaluate(command, policy, session);
+      decision = evaluation.decision;
+      nextSession = evaluation.session;
+    } catch (err) {
+      // Fail closed: whatever went wrong, the command gets a block verdict, never silence.
+      decision = { effect: 'block', ruleIds: [], reasons: [`the gateway could not evaluate this command: ${describeError(err)}`], classes: [], policyVersion: policy.version };
+    }
+    sessions.set(command.sessionId, nextSession);
+    const approvalId = decision.effect === 'hold' ? newId() : undefined;
+    const verdict = verdictOf(command.sessionId, command.commandId, decision, approvalId);
+    const outputs: Output[] = [{ key: 'verdicts', event: verdict }];
+    if (approvalId && decision.approval) {
+      const request: ApprovalRequested = {
+        type: 'ApprovalRequested',
+        eventId: newId(),
+        occurredAt: nowIso(),
+        sessionId: command.sessionId,
+        approvalId,
+        commandId: command.commandId,
+        identity: command.identity,
+        resource: command.resource,
+        commandText: commandText(command),
+        ruleId: decision.approval.ruleId,
+        approverGroups: decision.approval.approverGroups,
+        quorum: decision.approval.quorum,
+        expiresAt: decision.approval.expiresAt,
+        ...(command.reason ? { reason: command.reason } : {}),
+        policyVersion: decision.policyVersion,
+        onGrant: { effect: decision.mask ? 'mask' : 'allow', ...(decision.mask ? { mask: decision.mask } : {}), ruleIds: decision.ruleIds },
+      };
+      held.set(approvalId, { request, sessionId: command.sessionId });
+      heldCommands.set(approvalId, command);
+      outputs.push({ key: 'approvals', event: request });
+    }
+    return outputs;
+  }
+
+  function onApproval(event: ApprovalsTopicEvent): Output[] {
+    if (event.type === 'ApprovalRequested') {
+      held.set(event.approvalId, { request: event, sessionId: event.sessionId });
+      return [];
+    }
+    if (event.type === 'ApprovalVoteRecorded') return [];
+    const entry = held.get(event.approvalId);
+    if (!entry) {
+      logger.warn({ approvalId: event.approvalId, type: event.type }, 'approval outcome for an unknown approval');
+      return [];
+    }
+    held.delete(event.approvalId);
+    const { request } = entry;
+    const command = heldCommands.get(event.approvalId);
+    heldCommands.delete(event.approvalId);
+    let decision: Decision;
+    switch (event.type) {
+      case 'ApprovalGranted': {
+        const grant = request.onGrant ?? { effect: 'allow' as const, ruleIds: [request.ruleId] };
+        decision = {
+          effect: grant.effect,
+          ruleIds: grant.ruleIds.length ? grant.ruleIds : [request.ruleId],
+          reasons: [`approved by ${event.approvers.join(', ')}${event.comment ? `: ${event.comment}` : ''}`],
+          ...(grant.mask ? { mask: grant.mask } : {}),
+          classes: [],
+          policyVersion: request.policyVersion,
+        };
+        // The approved command now runs: its PREPARE/DEALLOCATE take effect.
+        if (command) void advanceAfterApproval(command);
+        break;
+      }
+      case 'ApprovalDenied':
+        decision = { effect: 'block', ruleIds: [request.ruleId], reasons: [`denied by ${event.approver}${event.comment ? `: ${event.comment}` : ''}`], classes: [], policyVersion: request.policyVersion };
+        break;
+      case 'ApprovalExpired':
+        decision = { effect: 'block', ruleIds: [request.ruleId], reasons: ['expired: no decision before the approval expired'], classes: [], policyVersion: request.policyVersion };
+        break;
+      case 'ApprovalCancelled':
+        decision = { effect: 'block', ruleIds: [request.ruleId], reasons: [`cancelled: ${event.reason}`], classes: [], policyVersion: request.policyVersion };
+        break;
+      default: {
+        const never: never = event;
+        throw new Error(`unhandled approval event ${(never as { type: string }).type}`);
+      }
+    }
+    return [{ key: 'verdicts', event: verdictOf(entry.sessionId, request.commandId, decision, request.approvalId) }];
+  }
+
+  async function advanceAfterApproval(command: CommandRequested): Promise<void> {
+    const { analysis } = await evaluate(command, policy, sessions.get(command.sessionId) ?? emptySqlSession()).catch(() => ({ analysis: undefined }));
+    if (analysis) sessions.set(command.sessionId, advanceSession(sessions.get(command.sessionId) ?? emptySqlSession(), command, analysis));
+  }
+
+  async function process(topic: string, message: KafkaMessage): Promise<Output[]> {
+    const key = bus.names.keyOf(topic);
+    if (key === 'commands') {
+      try {
+        return await onCommand(await bus.codec.decode('commands', message.value));
+      } catch (err) {
+        return refuseUndecodable(message, describeError(err));
+      }
+    }
+    if (key === 'approvals') {
+      try {
+        return onApproval(await bus.codec.decode('approvals', message.value));
+      } catch (err) {
+        return [deadLetter(topic, message, describeError(err))];
+      }
+    }
+    return [deadLetter(topic, message, `unexpected topic ${topic}`)];
+  }
+
+  /** A command that fails validation still gets a block verdict when its ids can be read; otherwise it is dead-lettered. */
+  function refuseUndecodable(message: KafkaMessage, reason: string): Output[] {
+    const ids = readIds(message.value);
+    const out: Output[] = [deadLetter(bus.names.of('commands'), message, reason)];
+    if (ids) {
+      out.push({
+        key: 'verdicts',
+        event: verdictOf(ids.sessionId, ids.commandId, { effect: 'block', ruleIds: [], reasons: [`invalid command: ${reason}`], classes: [], policyVersion: policy.version }),
+      });
+    }
+    return out;
+  }
+
+  function deadLetter(topic: string, message: KafkaMessage, reason: string): Output {
+    logger.warn({ topic, offset: message.offset, reason }, 'message sent to the dead-letter topic');
+    return { key: 'dead-letter', raw: { key: message.key, value: message.value, headers: { 'portcullis-dlq-reason': reason.slice(0, 1000), 'portcullis-dlq-topic': topic, 'portcullis-dlq-offset': message.offset, 'portcullis-dlq-group': groupId } } };
+  }
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      const outputs: Output[] = [];
+      for (const message of batch.messages) outputs.push(...(await process(batch.topic, message)));
+      const transaction = await producer.transaction();
+      try {
+        const byTopic = new Map<string, { key: string | Buffer | null; value: Buffer | null; headers?: Record<string, string> }[]>();
+        for (const out of outputs) {
+          const topicName = out.key === 'dead-letter' ? bus.names.deadLetter : bus.names.of(out.key);
+          const list = byTopic.get(topicName) ?? [];
+          if (out.raw) list.push(out.raw);
+          else {
+            const contractKey = out.key as TopicKey;
+            list.push({
+              key: topics[contractKey].keyOf(out.event as never),
+              value: await bus.codec.encode(contractKey, out.event),
+              headers: { 'portcullis-type': (out.event as { type: string }).type },
+            });
+          }
+          byTopic.set(topicName, list);
+        }
+        if (byTopic.size > 0) await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        const last = batch.messages[batch.messages.length - 1]!;
+        await transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }],
+        });
+        await transaction.commit();
+      } catch (err) {
+        await transaction.abort().catch(() => undefined);
+        throw err;
+      }
+      await heartbeat();
+    },
+  });
+  logger.info({ groupId, transactionalId }, 'policy decision service running');
+
+  return {
+    state: () => policy,
+    async stop() {
+      await consumer.disconnect().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      await policyFollower.stop();
+      await approvalsFollower.stop();
+    },
+  };
+}
+
+function verdictOf(sessionId: string, commandId: string, decision: Decision, approvalId?: string): VerdictIssued {
+  return {
+    type: 'VerdictIssued',
+    eventId: newId(),
+    occurredAt: nowIso(),
+    sessionId,
+    commandId,
+    effect: decision.effect,
+    ruleIds: decision.ruleIds,
+    reasons: decision.reasons,
+    ...(decision.mask ? { mask: decision.mask } : {}),
+    ...(approvalId ? { approvalId } : {}),
+    policyVersion: decision.policyVersion,
+    final: decision.effect !== 'hold',
+    classes: decision.classes,
+  };
+}
+
+export function commandText(command: CommandRequested): string {
+  const c = command.command;
+  switch (c.kind) {
+    case 'sql':
+      return c.text;
+    case 'shell':
+      return c.commandLine;
+    case 'http':
+      return `${c.method} ${c.path}${c.query ? `?${c.query}` : ''}`;
+    default: {
+      const never: never = c;
+      return String(never);
+    }
+  }
+}
+
+/** Reads sessionId and commandId out of a wire-format value whose payload failed validation. */
+function readIds(value: Buffer | null): { sessionId: string; commandId: string } | undefined {
+  if (!value || value.length < 6 || value[0] !== 0) return undefined;
+  try {
+    const payload = JSON.parse(value.subarray(5).toString('utf8')) as Record<string, unknown>;
+    const { sessionId, commandId } = payload;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    if (typeof sessionId === 'string' && sessionId.length > 0 && sessionId.length <= 200 && typeof commandId === 'string' && uuid.test(commandId)) {
+      return { sessionId, commandId };
+    }
+  } catch {
+    /* not JSON: dead-lettered only */
+  }
+  return undefined;
+}
