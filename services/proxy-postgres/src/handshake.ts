@@ -1,0 +1,158 @@
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { Identity } from '@portcullis/schemas';
+import { fatal, PgClientError, SqlState } from './errors.ts';
+import type { IdentityVerifier } from './ports.ts';
+import { extractReason } from './startup-options.ts';
+import { encodeAuthenticationCleartextPassword, encodeNegotiateProtocolVersion, encodeSslResponse } from './wire/backend-messages.ts';
+import { MAX_MESSAGE_BYTES, MAX_STARTUP_PACKET_BYTES, MessageFramer, ProtocolViolation } from './wire/framing.ts';
+import { decodePassword, decodeStartupPacket } from './wire/frontend-messages.ts';
+import { SocketFrames } from './wire/socket-frames.ts';
+
+/** A caller authenticated by its access token, before the proxy connects to the target. */
+export interface AuthenticatedCaller {
+  kind: 'session';
+  socket: Socket;
+  framer: MessageFramer;
+  identity: Identity;
+  resourceName: string;
+  /** Startup parameters to pass to the target (user, database and the Portcullis reason removed). */
+  targetParameters: Record<string, string>;
+  applicationName: string | undefined;
+  reason: string | undefined;
+  encrypted: boolean;
+}
+
+export type HandshakeOutcome = AuthenticatedCaller | { kind: 'cancel'; processId: number; secretKey: number };
+
+export interface HandshakeOptions {
+  secureContext: SecureContext;
+  verifier: IdentityVerifier;
+  allowCleartextOnLoopback: boolean;
+}
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const MAX_PASSWORD_MESSAGE_BYTES = 64 * 1024;
+/** Parameters the proxy sets itself or does not support. */
+const NOT_FORWARDED = new Set(['user', 'database', 'options', 'replication']);
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.');
+}
+
+async function startTls(socket: Socket, secureContext: SecureContext): Promise<TLSSocket> {
+  const secure = new TLSSocket(socket, { isServer: true, secureContext });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), STARTUP_TIMEOUT_MS);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.off('error', onError);
+      resolve();
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`TLS handshake failed: ${err.message}`));
+    };
+    secure.once('error', onError);
+  });
+  return secure;
+}
+
+/**
+ * Start-up as a PostgreSQL server runs it — docs "Start-up"
+ * (protocol-flow.html#PROTOCOL-FLOW-START-UP): optional SSLRequest (answered
+ * 'S', then TLS) or GSSENCRequest (answered 'N'), or a CancelRequest; then the
+ * StartupMessage; then AuthenticationCleartextPassword, whose answer is the
+ * caller's OIDC access token. Throws PgClientError (sent as FATAL) or
+ * ProtocolViolation.
+ */
+export async function acceptCaller(rawSocket: Socket, options: HandshakeOptions): Promise<HandshakeOutcome> {
+  let socket: Socket = rawSocket;
+  let encrypted = false;
+  let frames = new SocketFrames(socket, new MessageFramer({ typed: false, maxMessageBytes: MAX_STARTUP_PACKET_BYTES }));
+  let parameters: Record<string, string>;
+  let protocolVersion: number;
+  for (;;) {
+    const frame = await frames.next(STARTUP_TIMEOUT_MS);
+    const packet = decodeStartupPacket(frame.payload);
+    if (packet.kind === 'cancel-request') {
+      frames.release();
+      return { kind: 'cancel', processId: packet.processId, secretKey: packet.secretKey };
+    }
+    if (packet.kind === 'gssenc-request') {
+      socket.write(encodeSslResponse(false));
+      continue;
+    }
+    if (packet.kind === 'ssl-request') {
+      if (encrypted) throw new ProtocolViolation('SSLRequest inside TLS');
+      // Bytes sent before our 'S' would be read as if they came through TLS (CVE-2021-23214): refuse them.
+      if (frames.framer.bufferedBytes > 0) throw new ProtocolViolation('received unencrypted data after SSL request');
+      frames.release();
+      socket.write(encodeSslResponse(true));
+      socket = await startTls(socket, options.secureContext);
+      encrypted = true;
+      frames = new SocketFrames(socket, new MessageFramer({ typed: false, maxMessageBytes: MAX_STARTUP_PACKET_BYTES }));
+      continue;
+    }
+    parameters = packet.parameters;
+    protocolVersion = packet.protocolVersion;
+    break;
+  }
+
+  const user = parameters.user;
+  if (!user) throw fatal(SqlState.invalidAuthorizationSpecification, 'no PostgreSQL user name specified in startup packet', 'PCL_ERR_PG_NO_USER');
+  if (parameters.replication !== undefined && parameters.replication !== 'false' && parameters.replication !== '0') {
+    throw fatal(SqlState.featureNotSupported, 'Portcullis does not proxy replication connections', 'PCL_ERR_PG_REPLICATION');
+  }
+  if (!encrypted && !(options.allowCleartextOnLoopback && isLoopback(rawSocket.remoteAddress))) {
+    throw fatal(
+      SqlState.invalidAuthorizationSpecification,
+      'Portcullis accepts the access token only over TLS, and this connection is not encrypted',
+      'PCL_ERR_PG_TLS_REQUIRED',
+      'connect with sslmode=require (or verify-full with the gateway CA)',
+    );
+  }
+
+  // Protocol 3.x with a minor version we do not speak, or `_pq_.` extensions:
+  // NegotiateProtocolVersion tells the client we speak 3.0 (docs "Protocol versions").
+  const extensions = Object.keys(parameters).filter((k) => k.startsWith('_pq_.'));
+  if ((protocolVersion & 0xffff) > 0 || extensions.length > 0) socket.write(encodeNegotiateProtocolVersion(0, extensions));
+
+  socket.write(encodeAuthenticationCleartextPassword());
+  frames.framer.setTyped(true, MAX_PASSWORD_MESSAGE_BYTES);
+  const answer = await frames.next(STARTUP_TIMEOUT_MS);
+  if (answer.type !== 0x70 /* p */) throw new ProtocolViolation(`expected password response, got message type ${answer.type}`);
+  const token = decodePassword(answer.payload).password;
+  let identity: Identity;
+  try {
+    if (!token) throw new Error('empty password: send an OIDC access token as the password');
+    identity = await options.verifier.verify(token);
+  } catch (err) {
+    const why = (err as Error).message.slice(0, 300);
+    throw new PgClientError(SqlState.invalidPassword, `access token rejected for user "${user}": ${why}`, {
+      severity: 'FATAL',
+      code: 'PCL_ERR_PG_TOKEN',
+      hint: 'send a current OIDC access token from the Portcullis issuer as the password',
+    });
+  }
+
+  const { reason, options: remainingOptions } = extractReason(parameters.options);
+  const targetParameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parameters)) {
+    if (!NOT_FORWARDED.has(name) && !name.startsWith('_pq_.')) targetParameters[name] = value;
+  }
+  if (remainingOptions) targetParameters.options = remainingOptions;
+  const { framer } = frames.release();
+  framer.setTyped(true, MAX_MESSAGE_BYTES);
+  return {
+    kind: 'session',
+    socket,
+    framer,
+    identity,
+    resourceName: parameters.database || user,
+    targetParameters,
+    applicationName: parameters.application_name || undefined,
+    reason,
+    encrypted,
+  };
+}

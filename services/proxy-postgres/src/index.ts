@@ -1,0 +1,3 @@
+export { createPostgresProxy, type PostgresProxy, type PostgresProxyDeps } from './proxy.ts';
+export { loadProxyConfig, parseProxyConfig, ProxyConfig, PostgresResource, type ProxyConfigInput } from './config.ts';
+export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';

@@ -1,0 +1,92 @@
+import type { Detector, MaskSpec } from '@portcullis/schemas';
+import type { Logger } from 'pino';
+import type { ResultColumn, TargetCatalog } from './catalog.ts';
+import { maskCopyTextLine, maskFieldValue, maskFreeText, type ColumnMask } from './masking/index.ts';
+import type { NoticeFields } from './wire/backend-messages.ts';
+
+/** How each column of one result set is masked; undefined = passes untouched. */
+export interface ResultPlan {
+  columns: ResultColumn[];
+  masks: (ColumnMask | undefined)[];
+  detectors: Detector[];
+  /** False when nothing in this result needs rewriting (rows are forwarded as they came). */
+  active: boolean;
+}
+
+const PLAIN_TABLE_KINDS = new Set(['r', 'p']);
+
+/** The strategy for a column that derives from protected data: the policy's, when the statement references one kind; else redact. */
+function derivedMask(spec: MaskSpec): ColumnMask {
+  const strategies = new Set((spec.referenced.length > 0 ? spec.referenced : spec.columns).map((c) => c.strategy));
+  const only = strategies.size === 1 ? [...strategies][0] : undefined;
+  return { strategy: only ?? 'redact' };
+}
+
+/**
+ * Decides per RowDescription column (docs "Message Formats", RowDescription:
+ * table OID + column attribute number, both zero for anything but a plain
+ * column reference). A column is protected by where it comes from, so an
+ * alias does not hide it; with `derived`, every column that is not a plain
+ * reference to a column of an ordinary table counts as derived and is masked
+ * (fail closed). Catalog trouble masks everything.
+ */
+export async function planResult(columns: ResultColumn[], spec: MaskSpec, catalog: TargetCatalog, logger: Logger): Promise<ResultPlan> {
+  const detectors = spec.detectors;
+  const fallback = derivedMask(spec);
+  let protectedColumns: Map<string, ColumnMask['strategy']>;
+  let kinds: Map<number, string>;
+  try {
+    protectedColumns = await catalog.protectedColumns([...spec.columns, ...spec.referenced]);
+    const oids = columns.map((c) => c.tableOid).filter((oid) => oid !== 0);
+    kinds = spec.derived && oids.length > 0 ? await catalog.relkinds(oids) : new Map();
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'catalog unavailable: masking every column');
+    return { columns, masks: columns.map(() => fallback), detectors, active: columns.length > 0 };
+  }
+  const masks = columns.map((c): ColumnMask | undefined => {
+    const strategy = c.tableOid !== 0 ? protectedColumns.get(`${c.tableOid}:${c.columnNumber}`) : undefined;
+    if (strategy) return { strategy };
+    const plainTableColumn = c.tableOid !== 0 && c.columnNumber > 0 && (!spec.derived || PLAIN_TABLE_KINDS.has(kinds.get(c.tableOid) ?? ''));
+    if (spec.derived && !plainTableColumn) return fallback;
+    return detectors.length > 0 ? { strategy: 'detect' } : undefined;
+  });
+  return { columns, masks, detectors, active: masks.some((m) => m !== undefined) };
+}
+
+/** Every column masked with the derived strategy: what COPY gets when its columns cannot be described. */
+export function planEverything(columns: ResultColumn[], spec: MaskSpec): ResultPlan {
+  const mask = derivedMask(spec);
+  return { columns, masks: columns.map(() => mask), detectors: spec.detectors, active: true };
+}
+
+/** Rewrites one DataRow's values; a row with more fields than described is masked whole (fail closed). */
+export function maskRowValues(values: (Buffer | null)[], plan: ResultPlan): (Buffer | null)[] {
+  const out = new Array<Buffer | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const column = plan.columns[i];
+    const mask = column ? plan.masks[i] : ({ strategy: 'redact' } as ColumnMask);
+    const value = values[i] ?? null;
+    out[i] = mask ? maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
+  }
+  return out;
+}
+
+/** One COPY TO STDOUT text-format row. */
+export function maskCopyLine(line: Buffer, plan: ResultPlan): Buffer {
+  return maskCopyTextLine(
+    line,
+    plan.masks,
+    plan.columns.map((c) => c.typeOid),
+    plan.detectors,
+  );
+}
+
+/** The human-readable fields of a NoticeResponse/ErrorResponse, through the content detectors. */
+export function maskNotice(fields: NoticeFields, detectors: Detector[]): NoticeFields {
+  const out: NoticeFields = { ...fields };
+  for (const code of ['M', 'D', 'H', 'W', 'q', 'c'] as const) {
+    const value = out[code];
+    if (value !== undefined) out[code] = maskFreeText(value, detectors);
+  }
+  return out;
+}
