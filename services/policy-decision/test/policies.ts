@@ -38,3 +38,21 @@ rules:
         - { column: public.customers.ssn, strategy: "null" }
       detectors: [email, card]
 `;
+
+/** Everything allowed by default, PII masked: isolates what masking reports. */
+export const allowAllMasked = `
+apiVersion: portcullis/v1
+defaultEffect: allow
+rules:
+  - id: pii
+    effect: mask
+    reason: no PII
+    match:
+      protocol: postgres
+    mask:
+      columns:
+        - customers.email
+        - { column: customers.card_number, strategy: redact }
+        - { column: public.customers.ssn, strategy: "null" }
+      detectors: [email, card]
+`;

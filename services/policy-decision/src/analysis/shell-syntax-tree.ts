@@ -5,8 +5,9 @@
  *
  * Node shapes follow mvdan.cc/sh/v3/syntax (nodes.go); `Type` is present on
  * every node stored in an interface-typed field (Command, WordPart, ArithmExpr,
- * TestExpr, Loop), as mvdan.cc/sh/v3/syntax/typedjson encodes them. Fields
- * holding Go zero values are omitted.
+ * TestExpr, Loop), like mvdan's typedjson. Every node has `Pos`/`End` byte
+ * offsets into the source, other positions are offsets too, and fields
+ * holding Go zero values are omitted (shell-syntax/encode.go).
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
@@ -19,10 +20,15 @@ export interface SyntaxNode {
 
 export interface ShellSyntaxTree {
   file: SyntaxNode;
-  /** Source text of every Word, keyed by the byte offset where it starts. */
-  words: Record<string, string>;
-  /** Source text of every Assign (`NAME=value`), keyed by start offset. */
-  assigns: Record<string, string>;
+  /** The parsed source as UTF-8, which node offsets index. */
+  source: Buffer;
+}
+
+/** A node's source text as written. */
+export function sourceOf(tree: ShellSyntaxTree, node: SyntaxNode): string {
+  const { Pos: start, End: end } = node;
+  if (typeof start !== 'number' || typeof end !== 'number' || start > end || end > tree.source.length) return '<unknown>';
+  return tree.source.subarray(start, end).toString('utf8');
 }
 
 export type ShellParseResult = { ok: true; tree: ShellSyntaxTree } | { ok: false; error: string };
@@ -82,8 +88,8 @@ async function instantiate(): Promise<ShellParser> {
   return (source: string): ShellParseResult => {
     const raw = (parseFn as (s: string) => unknown)(source);
     if (typeof raw !== 'string') return { ok: false, error: 'shell parser returned no result' };
-    const out = JSON.parse(raw) as { file?: SyntaxNode; words?: Record<string, string>; assigns?: Record<string, string>; error?: string };
+    const out = JSON.parse(raw) as { file?: SyntaxNode; error?: string };
     if (out.error !== undefined || out.file === undefined) return { ok: false, error: out.error ?? 'no syntax tree' };
-    return { ok: true, tree: { file: out.file, words: out.words ?? {}, assigns: out.assigns ?? {} } };
+    return { ok: true, tree: { file: out.file, source: Buffer.from(source, 'utf8') } };
   };
 }

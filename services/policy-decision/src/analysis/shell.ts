@@ -14,7 +14,7 @@
  */
 import { posix } from 'node:path';
 import type { ShellAnalysis, SimpleCommandAnalysis, Unparseable } from './types.ts';
-import { loadShellParser, type ShellParser, type ShellSyntaxTree, type SyntaxNode } from './shell-syntax-tree.ts';
+import { loadShellParser, sourceOf, type ShellParser, type ShellSyntaxTree, type SyntaxNode } from './shell-syntax-tree.ts';
 import { partsOf, resolveWord, unescapeHeredoc, type ResolvedWord } from './shell-words.ts';
 import { unwrap } from './shell-wrappers.ts';
 
@@ -112,9 +112,7 @@ class Walker {
   }
 
   private word(node: SyntaxNode, scope: Scope): ResolvedWord {
-    const offset = startOffset(node);
-    const source = offset === undefined ? undefined : scope.tree.words[String(offset)];
-    return resolveWord(node, source ?? '<unknown word>');
+    return resolveWord(node, sourceOf(scope.tree, node));
   }
 
   // ------------------------------------------------------------ statements
@@ -164,7 +162,7 @@ class Walker {
     let dynamic = scope.dynamic;
     const args = asNodes(decl.Args).map((a) => {
       if (isNode(a.Value) && a.Array === undefined && !this.word(a.Value, scope).literal) dynamic = true;
-      return scope.tree.assigns[String(startOffset(a) ?? -1)] ?? '<unknown assignment>';
+      return sourceOf(scope.tree, a);
     });
     this.emitCommand({ ...bare(scope, scope.redirects, dynamic), path: variant, program: variant, args });
   }
@@ -173,7 +171,7 @@ class Walker {
   private visitCall(call: SyntaxNode, scope: Scope, stdinScripts: { script: ResolvedWord }[], stdinRedirected: boolean): void {
     this.visit(call.Assigns, scope); // `X=$(cmd) …`
     this.visit(call.Args, scope); // substitutions anywhere in any word
-    const env = asNodes(call.Assigns).map((a) => scope.tree.assigns[String(startOffset(a) ?? -1)] ?? '<unknown assignment>');
+    const env = asNodes(call.Assigns).map((a) => sourceOf(scope.tree, a));
     const argv = asNodes(call.Args).map((w) => this.word(w, scope));
     if (argv.length === 0) {
       // Assignments only; they run nothing, unless redirections open files.
@@ -304,7 +302,6 @@ class Walker {
 /** A here-document's body as the receiving program reads it. */
 function heredocBody(delimiter: unknown, hdoc: SyntaxNode, scope: Scope): ResolvedWord {
   const parts = partsOf(hdoc);
-  const source = scope.tree.words[String(startOffset(hdoc) ?? -1)];
   // A quoted delimiter (<<'EOF', <<"EOF", <<\EOF) makes the body literal: no expansion, no escapes (Bash 3.6.6).
   const quoted = isNode(delimiter) && partsOf(delimiter).some((p) => p.Type !== 'Lit' || String(p.Value).includes('\\'));
   if (parts.every((p) => p.Type === 'Lit')) {
@@ -312,7 +309,7 @@ function heredocBody(delimiter: unknown, hdoc: SyntaxNode, scope: Scope): Resolv
     return { literal: true, text: quoted ? raw : unescapeHeredoc(raw) };
   }
   // Expansions in the body: analyse the text as written, flagged dynamic.
-  return { literal: false, text: source ?? parts.map((p) => (p.Type === 'Lit' ? String(p.Value ?? '') : '')).join('') };
+  return { literal: false, text: parts.map((p) => (p.Type === 'Lit' ? String(p.Value ?? '') : sourceOf(scope.tree, p))).join('') };
 }
 
 function bare(scope: Scope, redirects: Redirect[], dynamic: boolean): SimpleCommandAnalysis {
@@ -346,10 +343,6 @@ function asNodes(v: unknown): SyntaxNode[] {
   return Array.isArray(v) ? v.filter(isNode) : [];
 }
 
-function startOffset(n: SyntaxNode): number | undefined {
-  const pos = n.Pos;
-  return isNode(pos) && typeof pos.Offset === 'number' ? pos.Offset : undefined;
-}
 
 /**
  * Every simple command `commandLine` would run, outermost wrappers first.

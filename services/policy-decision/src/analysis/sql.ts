@@ -655,7 +655,8 @@ class Walker {
       const candidates = allEntries(scope);
       const tables = candidates.flatMap((e) => e.tables);
       const single = scope?.parent === undefined && scope?.entries.length === 1;
-      if (tables.length === 0) c.column(ANY, name, false);
+      // No FROM entry in reach: a PL/pgSQL variable or an error; either way we cannot tell, so any table.
+      if (candidates.length === 0) c.column(ANY, name, false);
       for (const t of tables) c.column(t, name, plain);
       if (!single) c.opaque = true;
       const whole = findEntry(scope, name);
