@@ -16,9 +16,11 @@ const HASH_KEY = randomBytes(32);
 /**
  * Masks the whole value of a protected column or field.
  * - partial: the shape of what the value is (e-mail, card, IBAN, SSN, phone,
- *   secret kind), recognised with every detector: the value is protected
- *   whatever detectors the policy lists, and `detectors` only adds nothing
- *   here. Any other value keeps its first character and its length.
+ *   secret kind) when the whole value is one such item, recognised with every
+ *   detector: a protected value is masked whatever detectors the policy lists,
+ *   so `detectors` does not narrow recognition (it is accepted so every masker
+ *   takes the same arguments). Any other value keeps its first character and
+ *   its length.
  * - redact: always `****`, so not even the length is disclosed.
  * - hash: `sha256:` + 16 hex digits of HMAC-SHA256 under the per-process key.
  * - null: null.

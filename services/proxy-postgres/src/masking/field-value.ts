@@ -53,6 +53,7 @@ function protectField(value: Buffer, typeOid: number, format: Format, strategy: 
       // literal for the client; in binary we cannot know the layout.
       return format === 0 ? utf8(maskValue(text(), strategy, detectors)) : null;
     case 'xml':
+    case 'record':
     case 'number':
     case 'number-array':
     case 'clean':
@@ -116,6 +117,7 @@ function detectInField(value: Buffer, typeOid: number, format: Format, detectors
       return value;
     case 'bytea':
       return findsAnything(format === 0 ? decodeByteaText(value) : value, detectors) ? null : value;
+    case 'record':
     case 'other':
       // Text format: a literal of some type we do not know; any string is valid for the client.
       if (format === 0) return maskTextBytes(value, detectors);

@@ -14,6 +14,7 @@ export type TypeClass =
   | 'clean' // cannot hold any finding: too narrow or not free-form
   | 'clean-array'
   | 'bytea'
+  | 'record' // anonymous record: its text form is a row literal, never a maskable scalar
   | 'other'; // records, anything unknown (citext and other extension types have OIDs assigned at install)
 
 const CLASSES = new Map<number, TypeClass>();
@@ -41,6 +42,7 @@ add('clean-array', [
   2951 /* uuid[] */, 1041 /* inet[] */, 651 /* cidr[] */,
 ]);
 add('bytea', [17]);
+add('record', [2249]);
 
 export function typeClass(oid: number): TypeClass {
   return CLASSES.get(oid) ?? 'other';
