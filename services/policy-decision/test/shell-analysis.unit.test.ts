@@ -224,6 +224,21 @@ test('unparseable input fails closed', async () => {
   }
 });
 
+test('an over-long command line fails closed', async () => {
+  const r = await analyzeShell('echo ' + 'x'.repeat(70 * 1024));
+  assert.deepEqual(r, { ok: false, error: 'unparseable: command line longer than 65536 bytes' });
+});
+
+test('pathological nesting fails closed instead of crashing', async () => {
+  const r = await analyzeShell('('.repeat(3000) + 'rm' + ')'.repeat(3000));
+  assert.equal(r.ok, false);
+});
+
+test('a non-literal here-document fed to a shell is analysed and flagged dynamic', async () => {
+  const cmds = await commands('bash <<EOF\nrm $X\nEOF');
+  assert.deepEqual(cmds.map((c) => [c.program, c.args, c.dynamic]), [['rm', ['$X'], true]]);
+});
+
 test('an empty line runs nothing', async () => {
   assert.deepEqual(await commands(''), []);
   assert.deepEqual(await commands('# just a comment'), []);

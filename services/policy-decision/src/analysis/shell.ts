@@ -22,8 +22,9 @@ import { unwrap } from './shell-wrappers.ts';
 export const MAX_NESTING = 8;
 /** How many wrappers one command may sit under (`sudo env nice timeout …`). */
 const MAX_WRAPPERS = 32;
-/** A bound on the work one command line can cause. */
+/** Bounds on the work one command line can cause (parsing costs ~10 ms per KiB). */
 const MAX_COMMANDS = 10_000;
+export const MAX_COMMAND_LINE_BYTES = 64 * 1024;
 
 type Redirect = SimpleCommandAnalysis['redirects'][number];
 type WrapperCommand = NonNullable<SimpleCommandAnalysis['wrapperCommands']>[number];
@@ -349,6 +350,9 @@ function asNodes(v: unknown): SyntaxNode[] {
  * Unparseable input, or input we cannot see through, is `{ ok: false }`.
  */
 export async function analyzeShell(commandLine: string): Promise<ShellAnalysis | Unparseable> {
+  if (Buffer.byteLength(commandLine, 'utf8') > MAX_COMMAND_LINE_BYTES) {
+    return { ok: false, error: `unparseable: command line longer than ${MAX_COMMAND_LINE_BYTES} bytes` };
+  }
   let parse: ShellParser;
   try {
     parse = await loadShellParser();
