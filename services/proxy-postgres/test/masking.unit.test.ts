@@ -77,6 +77,7 @@ describe('char(n) keeps its length', () => {
     assert.deepEqual(maskFieldValue(b('4111 1111 1111 1111 '), OID.bpchar, 1, DETECT, ALL), b('************1111    '));
     const hashed = maskFieldValue(b('x         '), OID.bpchar, 0, HASH, [])!;
     assert.equal(hashed.length, 10);
+    assert.deepEqual(maskFieldValue(b('r'), 18 /* "char" */, 1, REDACT, []), b('*'));
   });
 });
 

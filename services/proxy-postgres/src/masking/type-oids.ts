@@ -3,7 +3,7 @@
 
 export type TypeClass =
   | 'text' // text-like: any string is a valid value
-  | 'bpchar' // char(n): text padded to a fixed length
+  | 'bpchar' // char(n) and "char": text of a fixed length
   | 'json'
   | 'jsonb' // binary form: version byte 1, then JSON text
   | 'xml'
@@ -20,8 +20,8 @@ export type TypeClass =
 const CLASSES = new Map<number, TypeClass>();
 const add = (cls: TypeClass, oids: number[]): void => oids.forEach((o) => CLASSES.set(o, cls));
 
-add('text', [25 /* text */, 1043 /* varchar */, 19 /* name */, 18 /* "char" */]);
-add('bpchar', [1042]);
+add('text', [25 /* text */, 1043 /* varchar */, 19 /* name */]);
+add('bpchar', [1042 /* char(n) */, 18 /* "char": one byte, so its mask keeps length 1 */]);
 add('json', [114]);
 add('jsonb', [3802]);
 add('xml', [142]);
