@@ -29,6 +29,8 @@ export interface HandshakeOptions {
   secureContext: SecureContext;
   verifier: IdentityVerifier;
   allowCleartextOnLoopback: boolean;
+  /** Told about the TLS socket once the connection is upgraded (so a refusal goes out encrypted). */
+  onSocket?: (socket: Socket) => void;
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -90,6 +92,7 @@ export async function acceptCaller(rawSocket: Socket, options: HandshakeOptions)
       frames.release();
       socket.write(encodeSslResponse(true));
       socket = await startTls(socket, options.secureContext);
+      options.onSocket?.(socket);
       encrypted = true;
       frames = new SocketFrames(socket, new MessageFramer({ typed: false, maxMessageBytes: MAX_STARTUP_PACKET_BYTES }));
       continue;

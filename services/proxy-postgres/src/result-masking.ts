@@ -1,7 +1,25 @@
 import type { Detector, MaskSpec } from '@portcullis/schemas';
 import type { Logger } from 'pino';
 import type { ResultColumn, TargetCatalog } from './catalog.ts';
-import { maskCopyTextLine, maskFieldValue, maskFreeText, type ColumnMask } from './masking/index.ts';
+import type { ColumnMask } from './masking/index.ts';
+
+type MaskingLibrary = typeof import('./masking/index.ts');
+let library: MaskingLibrary | undefined;
+
+/**
+ * Loads the masking library before the first masked statement runs; a
+ * session whose masking cannot load refuses masked statements (fail closed)
+ * instead of failing to start at all.
+ */
+export async function loadMaskingLibrary(): Promise<MaskingLibrary> {
+  library ??= await import('./masking/index.ts');
+  return library;
+}
+
+function masking(): MaskingLibrary {
+  if (!library) throw new Error('masking library not loaded');
+  return library;
+}
 import type { NoticeFields } from './wire/backend-messages.ts';
 
 /** How each column of one result set is masked; undefined = passes untouched. */
@@ -66,14 +84,14 @@ export function maskRowValues(values: (Buffer | null)[], plan: ResultPlan): (Buf
     const column = plan.columns[i];
     const mask = column ? plan.masks[i] : ({ strategy: 'redact' } as ColumnMask);
     const value = values[i] ?? null;
-    out[i] = mask ? maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
+    out[i] = mask ? masking().maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
   }
   return out;
 }
 
 /** One COPY TO STDOUT text-format row. */
 export function maskCopyLine(line: Buffer, plan: ResultPlan): Buffer {
-  return maskCopyTextLine(
+  return masking().maskCopyTextLine(
     line,
     plan.masks,
     plan.columns.map((c) => c.typeOid),
@@ -86,7 +104,7 @@ export function maskNotice(fields: NoticeFields, detectors: Detector[]): NoticeF
   const out: NoticeFields = { ...fields };
   for (const code of ['M', 'D', 'H', 'W', 'q', 'c'] as const) {
     const value = out[code];
-    if (value !== undefined) out[code] = maskFreeText(value, detectors);
+    if (value !== undefined) out[code] = masking().maskFreeText(value, detectors);
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { SessionRecord } from './events.ts';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
-import { maskCopyLine, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
+import { loadMaskingLibrary, maskCopyLine, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
 import {
   decodeDataRow,
@@ -172,6 +172,10 @@ export class PostgresSession {
       secureContext: this.deps.secureContext,
       verifier: this.deps.verifier,
       allowCleartextOnLoopback: this.deps.config.allowCleartextOnLoopback,
+      onSocket: (secure) => {
+        secure.on('error', () => undefined);
+        this.client = secure;
+      },
     });
     if (outcome.kind === 'cancel') {
       // docs "Canceling Requests in Progress": the server answers nothing and closes.
@@ -533,6 +537,14 @@ export class PostgresSession {
       }
       if (verdict.effect === 'block') {
         return refuse(new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused');
+      }
+      if (verdict.effect === 'mask') {
+        try {
+          await loadMaskingLibrary();
+        } catch (err) {
+          this.logger.error({ err: (err as Error).message }, 'masking library unavailable');
+          return refuse(new PgClientError(SqlState.internalError, 'Portcullis must mask the results of this statement but its masking is unavailable, so it was not run', { code: 'PCL_ERR_PG_MASKING_UNAVAILABLE' }), 'refused');
+        }
       }
       return { run: true, event, verdict };
     } catch (err) {
