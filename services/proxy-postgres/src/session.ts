@@ -510,7 +510,9 @@ export class PostgresSession {
       return { run: false, event, error };
     };
     try {
-      let verdict = await untilAborted(this.deps.gate.judge(event, { timeoutMs: this.deps.config.verdictTimeoutMs }), abort.signal);
+      const timeoutMs = this.deps.config.verdictTimeoutMs;
+      // The gate times out itself; the engine's own deadline is a backstop so a stuck gate cannot stall a session.
+      let verdict = await untilAborted(withDeadline(this.deps.gate.judge(event, { timeoutMs }), timeoutMs + 1000, `no verdict within ${timeoutMs} ms`), abort.signal);
       if (verdict.effect === 'hold') {
         const approvalId = verdict.approvalId ?? event.commandId;
         this.writeClient(
@@ -895,6 +897,14 @@ export class PostgresSession {
 function describeRules(verdict: VerdictIssued): string {
   const rules = verdict.ruleIds.length > 0 ? `rule ${verdict.ruleIds.join(', ')}` : 'no rule allows it (default block)';
   return verdict.reasons.length > 0 ? `${rules}: ${verdict.reasons.join('; ')}` : rules;
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Rejects as soon as the signal aborts, whatever the promise does. */
