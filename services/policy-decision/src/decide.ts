@@ -51,19 +51,19 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
     case 'sql':
       return analysis.statements.map((statement, i) => ({
         kind: 'sql',
-        label: analysis.statements.length > 1 ? `statement ${i + 1} (${short(statement.text)})` : `"${short(statement.text)}"`,
+        label: () => (analysis.statements.length > 1 ? `statement ${i + 1} (${short(statement.text)})` : `"${short(statement.text)}"`),
         statement,
       }));
     case 'shell': {
       const cmd = command.command;
       if (cmd.kind === 'shell' && cmd.channel !== 'exec' && cmd.channel !== 'shell') {
         const name = cmd.subsystem ?? (cmd.forward ? `${cmd.forward.host}:${cmd.forward.port}` : '');
-        return [{ kind: 'channel', label: `${cmd.channel}${name ? ` ${name}` : ''}`, channel: cmd.channel, name }];
+        return [{ kind: 'channel', label: () => `${cmd.channel}${name ? ` ${name}` : ''}`, channel: cmd.channel, name }];
       }
-      return analysis.commands.map((c) => ({ kind: 'shell', label: `"${short([c.path, ...c.args].join(' '))}"`, command: c }));
+      return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short([c.path, ...c.args].join(' '))}"`, command: c }));
     }
     case 'http':
-      return [{ kind: 'http', label: `${analysis.method} ${short(analysis.path)}`, request: analysis }];
+      return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}`, request: analysis }];
   }
 }
 
@@ -132,7 +132,7 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
     const v = verdicts[i]!;
     if (v.effect !== effect) return;
     if (v.byDefault && defaultEffect === effect) {
-      reasons.push(`no rule allows ${unit.label}; the default is ${defaultEffect}`);
+      reasons.push(`no rule allows ${unit.label()}; the default is ${defaultEffect}`);
     }
     for (const r of v.rules) if (r.effect === effect && !deciding.has(r.id)) deciding.set(r.id, r);
   });

@@ -1,7 +1,7 @@
 // The policy decision point's pure core. The Kafka loop wraps these.
 export { decide, toVerdictIssued, type Decision, type ApprovalRequirement } from './decide.ts';
 export { evaluate, advanceSession, type Evaluation } from './evaluate.ts';
-export { analyze, analyzeSql, analyzeSqlSync, advanceSqlSession, emptySqlSession, loadSqlParser, type SqlSessionState } from './analysis/index.ts';
+export { analyze, analyzeSql, analyzeSqlSync, advanceSqlSession, configureSqlParseCache, emptySqlSession, loadSqlParser, type SqlSessionState } from './analysis/index.ts';
 export type * from './analysis/types.ts';
 export {
   initialPolicyState,

@@ -10,11 +10,12 @@ import type { CommandRequested } from '@portcullis/schemas';
 import type { SimpleCommandAnalysis, SqlStatementAnalysis, HttpAnalysis } from './analysis/types.ts';
 import type { CompiledRule, Glob } from './policy/compile.ts';
 
+/** `label` names the unit in reasons; computed only when a reason needs it. */
 export type Unit =
-  | { kind: 'sql'; label: string; statement: SqlStatementAnalysis }
-  | { kind: 'shell'; label: string; command: SimpleCommandAnalysis }
-  | { kind: 'channel'; label: string; channel: string; name: string }
-  | { kind: 'http'; label: string; request: HttpAnalysis };
+  | { kind: 'sql'; label: () => string; statement: SqlStatementAnalysis }
+  | { kind: 'shell'; label: () => string; command: SimpleCommandAnalysis }
+  | { kind: 'channel'; label: () => string; channel: string; name: string }
+  | { kind: 'http'; label: () => string; request: HttpAnalysis };
 
 export type Mode = 'applies' | 'covers';
 

@@ -33,5 +33,5 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
   }
 }
 
-export { analyzeSql, analyzeSqlSync, advanceSqlSession, emptySqlSession, loadSqlParser, type SqlSessionState } from './sql.ts';
+export { analyzeSql, analyzeSqlSync, advanceSqlSession, configureSqlParseCache, emptySqlSession, loadSqlParser, type SqlSessionState } from './sql.ts';
 export type * from './types.ts';

@@ -79,12 +79,39 @@ function unwrap(node: unknown): [string, Node] | undefined {
 
 const sval = (node: unknown): string | undefined => (node as { String?: { sval?: string } } | undefined)?.String?.sval;
 
+/**
+ * Parse trees by text, least recently used first out. The WASM parser costs
+ * ~40 µs for a short statement and applications repeat their statements
+ * (parameters travel separately), so the PDP keeps recent trees. Trees are
+ * never mutated. Errors are not cached. Size 0 turns the cache off.
+ */
+const parseCache = new Map<string, Node>();
+let parseCacheSize = 2000;
+const MAX_CACHED_TEXT = 8192;
+
+export function configureSqlParseCache(entries: number): void {
+  parseCacheSize = Math.max(0, Math.floor(entries));
+  parseCache.clear();
+}
+
 function parse(text: string): Node {
+  const cached = parseCache.get(text);
+  if (cached) {
+    parseCache.delete(text);
+    parseCache.set(text, cached);
+    return cached;
+  }
+  let tree: Node;
   try {
-    return parseSync(text) as unknown as Node;
+    tree = parseSync(text) as unknown as Node;
   } catch (error) {
     throw new UnparseableSql((error as Error).message.split('\n')[0] ?? 'syntax error');
   }
+  if (parseCacheSize > 0 && text.length <= MAX_CACHED_TEXT) {
+    parseCache.set(text, tree);
+    if (parseCache.size > parseCacheSize) parseCache.delete(parseCache.keys().next().value!);
+  }
+  return tree;
 }
 
 function analyzeText(text: string, session: SqlSessionState, depth: number): SqlStatementAnalysis[] {
