@@ -4,3 +4,4 @@ export * from './config.ts';
 export * from './bus/index.ts';
 export * from './testing.ts';
 export * from './identity/index.ts';
+export * from './masking/index.ts';
