@@ -5,6 +5,7 @@ import { TargetCatalog } from './catalog.ts';
 import { CancelRegistry } from './cancel-registry.ts';
 import type { PostgresResource, ProxyConfig } from './config.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
+import { loadMaskingLibrary, type MaskingLibrary } from './result-masking.ts';
 import { PostgresSession } from './session.ts';
 import { generateSelfSignedCertificate, serverSecureContext } from './tls.ts';
 
@@ -14,6 +15,8 @@ export interface PostgresProxyDeps {
   sink: SessionEventSink;
   verifier: IdentityVerifier;
   logger?: Logger;
+  /** The masking library (default: src/masking, loaded at the first masked statement). */
+  masking?: () => Promise<MaskingLibrary>;
 }
 
 export interface PostgresProxy {
@@ -47,7 +50,7 @@ export function createPostgresProxy(deps: PostgresProxyDeps): PostgresProxy {
     }
     return catalog;
   };
-  const engine = { config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, logger, secureContext, cancels, catalogFor };
+  const engine = { config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, logger, secureContext, cancels, catalogFor, loadMasking: deps.masking ?? loadMaskingLibrary };
 
   const server: Server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
     sockets.add(socket);

@@ -2,25 +2,17 @@ import type { Detector, MaskSpec } from '@portcullis/schemas';
 import type { Logger } from 'pino';
 import type { ResultColumn, TargetCatalog } from './catalog.ts';
 import type { ColumnMask } from './masking/index.ts';
+import type { NoticeFields } from './wire/backend-messages.ts';
 
-type MaskingLibrary = typeof import('./masking/index.ts');
-let library: MaskingLibrary | undefined;
+/** The masking library's functions this engine calls (src/masking). */
+export type MaskingLibrary = Pick<typeof import('./masking/index.ts'), 'maskFieldValue' | 'maskFreeText' | 'maskCopyTextLine'>;
 
 /**
  * Loads the masking library before the first masked statement runs; a
  * session whose masking cannot load refuses masked statements (fail closed)
  * instead of failing to start at all.
  */
-export async function loadMaskingLibrary(): Promise<MaskingLibrary> {
-  library ??= await import('./masking/index.ts');
-  return library;
-}
-
-function masking(): MaskingLibrary {
-  if (!library) throw new Error('masking library not loaded');
-  return library;
-}
-import type { NoticeFields } from './wire/backend-messages.ts';
+export const loadMaskingLibrary = async (): Promise<MaskingLibrary> => import('./masking/index.ts');
 
 /** How each column of one result set is masked; undefined = passes untouched. */
 export interface ResultPlan {
@@ -29,6 +21,7 @@ export interface ResultPlan {
   detectors: Detector[];
   /** False when nothing in this result needs rewriting (rows are forwarded as they came). */
   active: boolean;
+  lib: MaskingLibrary;
 }
 
 const PLAIN_TABLE_KINDS = new Set(['r', 'p']);
@@ -48,7 +41,7 @@ function derivedMask(spec: MaskSpec): ColumnMask {
  * reference to a column of an ordinary table counts as derived and is masked
  * (fail closed). Catalog trouble masks everything.
  */
-export async function planResult(columns: ResultColumn[], spec: MaskSpec, catalog: TargetCatalog, logger: Logger): Promise<ResultPlan> {
+export async function planResult(columns: ResultColumn[], spec: MaskSpec, catalog: TargetCatalog, logger: Logger, lib: MaskingLibrary): Promise<ResultPlan> {
   const detectors = spec.detectors;
   const fallback = derivedMask(spec);
   let protectedColumns: Map<string, ColumnMask['strategy']>;
@@ -59,7 +52,7 @@ export async function planResult(columns: ResultColumn[], spec: MaskSpec, catalo
     kinds = spec.derived && oids.length > 0 ? await catalog.relkinds(oids) : new Map();
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'catalog unavailable: masking every column');
-    return { columns, masks: columns.map(() => fallback), detectors, active: columns.length > 0 };
+    return { columns, masks: columns.map(() => fallback), detectors, active: columns.length > 0, lib };
   }
   const masks = columns.map((c): ColumnMask | undefined => {
     const strategy = c.tableOid !== 0 ? protectedColumns.get(`${c.tableOid}:${c.columnNumber}`) : undefined;
@@ -68,13 +61,13 @@ export async function planResult(columns: ResultColumn[], spec: MaskSpec, catalo
     if (spec.derived && !plainTableColumn) return fallback;
     return detectors.length > 0 ? { strategy: 'detect' } : undefined;
   });
-  return { columns, masks, detectors, active: masks.some((m) => m !== undefined) };
+  return { columns, masks, detectors, active: masks.some((m) => m !== undefined), lib };
 }
 
 /** Every column masked with the derived strategy: what COPY gets when its columns cannot be described. */
-export function planEverything(columns: ResultColumn[], spec: MaskSpec): ResultPlan {
+export function planEverything(columns: ResultColumn[], spec: MaskSpec, lib: MaskingLibrary): ResultPlan {
   const mask = derivedMask(spec);
-  return { columns, masks: columns.map(() => mask), detectors: spec.detectors, active: true };
+  return { columns, masks: columns.map(() => mask), detectors: spec.detectors, active: true, lib };
 }
 
 /** Rewrites one DataRow's values; a row with more fields than described is masked whole (fail closed). */
@@ -84,14 +77,14 @@ export function maskRowValues(values: (Buffer | null)[], plan: ResultPlan): (Buf
     const column = plan.columns[i];
     const mask = column ? plan.masks[i] : ({ strategy: 'redact' } as ColumnMask);
     const value = values[i] ?? null;
-    out[i] = mask ? masking().maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
+    out[i] = mask ? plan.lib.maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
   }
   return out;
 }
 
 /** One COPY TO STDOUT text-format row. */
 export function maskCopyLine(line: Buffer, plan: ResultPlan): Buffer {
-  return masking().maskCopyTextLine(
+  return plan.lib.maskCopyTextLine(
     line,
     plan.masks,
     plan.columns.map((c) => c.typeOid),
@@ -100,11 +93,11 @@ export function maskCopyLine(line: Buffer, plan: ResultPlan): Buffer {
 }
 
 /** The human-readable fields of a NoticeResponse/ErrorResponse, through the content detectors. */
-export function maskNotice(fields: NoticeFields, detectors: Detector[]): NoticeFields {
+export function maskNotice(fields: NoticeFields, detectors: Detector[], lib: MaskingLibrary): NoticeFields {
   const out: NoticeFields = { ...fields };
   for (const code of ['M', 'D', 'H', 'W', 'q', 'c'] as const) {
     const value = out[code];
-    if (value !== undefined) out[code] = masking().maskFreeText(value, detectors);
+    if (value !== undefined) out[code] = lib.maskFreeText(value, detectors);
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { SessionRecord } from './events.ts';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
-import { loadMaskingLibrary, maskCopyLine, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
+import { maskCopyLine, type MaskingLibrary, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
 import {
   decodeDataRow,
@@ -41,6 +41,7 @@ export interface EngineDeps {
   secureContext: SecureContext;
   cancels: CancelRegistry;
   catalogFor(resource: PostgresResource): TargetCatalog;
+  loadMasking(): Promise<MaskingLibrary>;
 }
 
 /**
@@ -143,6 +144,7 @@ export class PostgresSession {
   private pumpingClient = false;
   private pumpingTarget = false;
   private closed = false;
+  private masking: MaskingLibrary | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -399,7 +401,7 @@ export class PostgresSession {
       if (copy?.select) {
         try {
           const columns = await this.catalog().describe(copy.select);
-          run.copyPlan = await planResult(columns, run.mask, this.catalog(), this.logger);
+          run.copyPlan = await planResult(columns, run.mask, this.catalog(), this.logger, this.masking!);
         } catch {
           run.copyPlan = undefined; // masked whole at CopyOutResponse
         }
@@ -542,7 +544,7 @@ export class PostgresSession {
       }
       if (verdict.effect === 'mask') {
         try {
-          await loadMaskingLibrary();
+          this.masking ??= await this.deps.loadMasking();
         } catch (err) {
           this.logger.error({ err: (err as Error).message }, 'masking library unavailable');
           return refuse(new PgClientError(SqlState.internalError, 'Portcullis must mask the results of this statement but its masking is unavailable, so it was not run', { code: 'PCL_ERR_PG_MASKING_UNAVAILABLE' }), 'refused');
@@ -639,7 +641,7 @@ export class PostgresSession {
         }
         run.rowsSeen++;
         if (run.mask) {
-          run.plan ??= planEverything(run.columns ?? [], run.mask);
+          run.plan ??= planEverything(run.columns ?? [], run.mask, this.masking!);
           if (run.plan.active) {
             const masked = maskRowValues(decodeDataRow(frame.payload), run.plan);
             out.push(encodeDataRow(masked));
@@ -654,7 +656,7 @@ export class PostgresSession {
       case 0x64 /* d CopyData (COPY TO STDOUT) */: {
         let data = frame.payload;
         if (run?.mask) {
-          run.plan ??= planEverything([], run.mask);
+          run.plan ??= planEverything([], run.mask, this.masking!);
           data = maskCopyLine(data, run.plan);
           out.push(data === frame.payload ? frame.raw : encodeCopyData(data));
         } else out.push(frame.raw);
@@ -718,7 +720,7 @@ export class PostgresSession {
         if (run?.mask) {
           const copy = parseBackendMessage(frame) as CopyResponse;
           if (copy.binary) throw new PgClientError(SqlState.featureNotSupported, 'Portcullis cannot mask binary COPY output; the session is closed', { severity: 'FATAL', code: 'PCL_ERR_PG_COPY_FORMAT' });
-          run.plan = run.copyPlan && run.copyPlan.columns.length === copy.columnTypes.length ? run.copyPlan : planEverything([], run.mask);
+          run.plan = run.copyPlan && run.copyPlan.columns.length === copy.columnTypes.length ? run.copyPlan : planEverything([], run.mask, this.masking!);
         }
         out.push(frame.raw);
         return;
@@ -727,7 +729,7 @@ export class PostgresSession {
         return this.onTargetError(frame, out);
       case 0x4e /* N NoticeResponse */: {
         const mask = run?.mask;
-        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload), mask.detectors)) : frame.raw);
+        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload), mask.detectors, this.masking!)) : frame.raw);
         return;
       }
       case 0x5a /* Z ReadyForQuery */: {
@@ -752,7 +754,7 @@ export class PostgresSession {
     run.columns = columns;
     run.output.setColumns(columns);
     if (!run.mask) return;
-    return planResult(columns, run.mask, this.catalog(), this.logger).then((plan) => {
+    return planResult(columns, run.mask, this.catalog(), this.logger, this.masking!).then((plan) => {
       run.plan = plan;
     });
   }
@@ -768,7 +770,7 @@ export class PostgresSession {
     if (head?.refusal) {
       out.push(head.refusal.encode());
     } else if (head?.run?.mask) {
-      const masked = maskNotice(fields, head.run.mask.detectors);
+      const masked = maskNotice(fields, head.run.mask.detectors, this.masking!);
       fields.M = masked.M;
       out.push(encodeErrorResponse(masked));
     } else {
