@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelope, Identity, ResourceRef } from './envelope.ts';
+import { MaskSpec } from './verdicts.ts';
 
 const approvalFields = {
   ...envelope,
@@ -19,6 +20,8 @@ export const ApprovalRequested = z.object({
   expiresAt: z.string().datetime({ offset: true }),
   reason: z.string().optional(),
   policyVersion: z.number().int().nonnegative(),
+  /** What the PDP will answer once the approval is granted: allow, or mask when mask rules also matched. */
+  onGrant: z.object({ effect: z.enum(['allow', 'mask']), mask: MaskSpec.optional(), ruleIds: z.array(z.string()).default([]) }).optional(),
 });
 
 /** One approver said yes; the approval is granted when the quorum is reached. */

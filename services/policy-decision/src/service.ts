@@ -218,7 +218,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
       const outputs: Output[] = [];
       for (const message of batch.messages) outputs.push(...(await process(batch.topic, message)));
@@ -246,6 +246,8 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
           topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }],
         });
         await transaction.commit();
+        // The group offset went out with the transaction; this moves kafkajs's own position past the batch.
+        resolveOffset(last.offset);
       } catch (err) {
         await transaction.abort().catch(() => undefined);
         throw err;

@@ -5,3 +5,4 @@ export * from './schema-registry.ts';
 export * from './subscriber.ts';
 export * from './request-reply.ts';
 export * from './kafka.ts';
+export * from './follow.ts';
