@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyChain, type ChainedEvent } from '@portcullis/schemas';
 import { startProxy, type RunningProxy } from './support/proxy-harness.ts';
@@ -8,6 +11,7 @@ import type { Judge } from './support/in-memory-gate.ts';
 /** Blocks DROP / TRUNCATE (like a policy would), allows everything else. */
 const judge: Judge = (command) => {
   const text = command.command.kind === 'sql' ? command.command.text : '';
+  if (command.command.kind === 'sql' && command.command.phase === 'function-call') return { effect: 'block', ruleIds: ['no-function-calls'], reasons: ['FunctionCall is not allowed'] };
   if (/\b(drop|truncate)\b/i.test(text)) return { effect: 'block', ruleIds: ['no-ddl-in-prod'], reasons: ['DDL needs a change ticket'] };
   return { effect: 'allow', ruleIds: ['read-write'] };
 };
@@ -120,5 +124,35 @@ describe('psql through the proxy', () => {
     assert.deepEqual(output.columns, ['owner']);
     const chain = verifyChain([...commands, ...events] as unknown as ChainedEvent[]);
     assert.deepEqual(chain, { integrity: 'ok', lastSeq: 5 });
+  });
+
+  it('copies both ways with \\copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-copy-'));
+    try {
+      const file = join(dir, 'accounts.tsv');
+      const out = await proxy.psql(['-At', '-c', `\\copy accounts TO '${file}'`]);
+      assert.equal(out.stderr, '');
+      assert.equal(out.stdout, 'COPY 3\n');
+      assert.equal(readFileSync(file, 'utf8'), '1\talice\t10\n2\tbob\t20\n3\tcarol\t30\n');
+      writeFileSync(file, '4\tdave\t40\n5\terin\t50\n');
+      const into = await proxy.psql(['-At', '-c', `\\copy accounts FROM '${file}'`]);
+      assert.equal(into.stderr, '');
+      assert.equal(into.stdout, 'COPY 2\n');
+      const n = await target.admin(`SELECT count(*)::int AS n FROM ${target.schema}.accounts`);
+      assert.equal(n.rows[0].n, 5);
+      const completed = proxy.sink.ofType('CommandCompleted').at(-1)!;
+      assert.equal(completed.tag, 'COPY 2');
+      assert.equal(completed.rows, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await target.admin(`DELETE FROM ${target.schema}.accounts WHERE id > 3`);
+    }
+  });
+
+  it('judges FunctionCall messages (libpq large objects) and refuses them unless a rule allows', async () => {
+    const r = await proxy.psql(['-At', '-c', '\\lo_import /etc/hostname']);
+    assert.match(r.stderr, /Portcullis blocked this statement: rule no-function-calls/);
+    const call = proxy.gate.commands.find((c) => c.command.kind === 'sql' && c.command.phase === 'function-call');
+    assert.ok(call && call.command.kind === 'sql' && typeof call.command.functionOid === 'number');
   });
 });
