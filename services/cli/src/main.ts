@@ -5,8 +5,12 @@
 import { Command } from 'commander';
 import type { CommandRegistrar } from './groups.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
+import { registerPolicyPublishCommand } from './commands/policy-publish.ts';
 
-const registrars: CommandRegistrar[] = [registerPolicyCommands];
+const registrars: CommandRegistrar[] = [
+  registerPolicyCommands,
+  registerPolicyPublishCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
