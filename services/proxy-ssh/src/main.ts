@@ -1,0 +1,53 @@
+/**
+ * Runs the SSH proxy. Environment:
+ *   PORTCULLIS_CONFIG          path to portcullis.yaml (required)
+ *   PORTCULLIS_SSH_PORT        default 2222
+ *   PORTCULLIS_SSH_HOST        default 127.0.0.1
+ *   PORTCULLIS_SSH_KEYS_PORT   key registration API, default 2280 (0 = off)
+ *   PORTCULLIS_SSH_DATA_DIR    host key + registered keys, default ./data/proxy-ssh
+ *   PORTCULLIS_OIDC_ISSUER     default http://127.0.0.1:9400
+ *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
+ *   bus: PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
+ */
+import { resolve } from 'node:path';
+import { busConfigFromEnv, createBus, createCommandGate, createIdentityVerifier, createLogger, intSetting } from '@portcullis/kit';
+import { loadSshProxyConfig } from './config.ts';
+import { createSshProxy } from './proxy.ts';
+
+const logger = createLogger('proxy-ssh');
+const env = process.env;
+if (!env.PORTCULLIS_CONFIG) {
+  logger.fatal('PORTCULLIS_CONFIG must name portcullis.yaml');
+  process.exit(2);
+}
+const config = loadSshProxyConfig(env.PORTCULLIS_CONFIG);
+const bus = createBus({ config: busConfigFromEnv('proxy-ssh'), logger });
+await bus.connect();
+const gate = await createCommandGate({ bus, timeoutMs: config.verdictTimeoutMs });
+const verifier = createIdentityVerifier({
+  issuers: [{ issuer: env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400', audience: env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis' }],
+});
+const proxy = createSshProxy({
+  config,
+  gate,
+  sink: { publish: (event) => bus.publish('sessionEvents', event) },
+  verifier,
+  dataDir: resolve(env.PORTCULLIS_SSH_DATA_DIR ?? 'data/proxy-ssh'),
+  logger,
+});
+const host = env.PORTCULLIS_SSH_HOST ?? '127.0.0.1';
+await proxy.listen(intSetting(env, 'PORTCULLIS_SSH_PORT', 2222), host);
+const keysPort = intSetting(env, 'PORTCULLIS_SSH_KEYS_PORT', 2280);
+if (keysPort > 0) await proxy.keysApi.listen(keysPort, host);
+process.send?.('ready');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      await proxy.close();
+      await gate.close();
+      await bus.disconnect();
+      process.exit(0);
+    })();
+  });
+}

@@ -1,0 +1,82 @@
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import ssh2 from 'ssh2';
+import type { SshProxyConfig } from './config.ts';
+import { loadOrCreateHostKey } from './host-key.ts';
+import { KeyStore } from './key-store.ts';
+import { createKeysApi } from './keys-api.ts';
+import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
+import { SshSession } from './session.ts';
+
+export interface SshProxyDeps {
+  config: SshProxyConfig;
+  gate: CommandGate;
+  sink: SessionEventSink;
+  verifier: IdentityVerifier;
+  /** Holds the proxy's host key and the registered public keys. */
+  dataDir: string;
+  logger?: Logger;
+}
+
+export interface SshProxy {
+  /** Starts accepting SSH callers; port 0 picks a free port. */
+  listen(port: number, host?: string): Promise<{ port: number }>;
+  /** The public-key registration API (POST/GET/DELETE /keys). */
+  keysApi: { listen(port: number, host?: string): Promise<{ port: number }> };
+  /** The proxy's host key fingerprint, for callers' known_hosts. */
+  hostKeyFingerprint: string;
+  /** Stops accepting, ends every session (recording SessionClosed). */
+  close(): Promise<void>;
+}
+
+/**
+ * The SSH engine: callers log in as `<target-user>@<resource>` with an OIDC
+ * token or a registered key; every exec, interactive line, subsystem and
+ * forward becomes a CommandRequested judged before the target sees it.
+ * See docs/protocols/ssh.md.
+ */
+export function createSshProxy(deps: SshProxyDeps): SshProxy {
+  const logger = deps.logger ?? pino({ name: 'proxy-ssh' });
+  const hostKey = loadOrCreateHostKey(deps.dataDir);
+  const keys = new KeyStore(deps.dataDir);
+  const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger };
+  const sessions = new Set<SshSession>();
+  const server = new ssh2.Server({ hostKeys: [hostKey.privateKey], ident: 'Portcullis' }, (conn, info) => {
+    const session = new SshSession(conn, `${info.ip}:${info.port}`, engine);
+    sessions.add(session);
+    session.start();
+    void session.done.then(() => sessions.delete(session));
+  });
+  server.on('error', (err: Error) => logger.error({ err: err.message }, 'listener error'));
+  const keysApi = createKeysApi({ store: keys, verifier: deps.verifier, keyTtlSeconds: deps.config.keyTtlSeconds, logger });
+  let keysListening = false;
+
+  return {
+    hostKeyFingerprint: hostKey.fingerprint,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          logger.info({ host, port: address.port, hostKey: hostKey.fingerprint }, 'SSH proxy listening');
+          resolve({ port: address.port });
+        });
+      });
+    },
+    keysApi: {
+      async listen(port, host = '127.0.0.1') {
+        const bound = await keysApi.listen(port, host);
+        keysListening = true;
+        logger.info({ host, port: bound.port }, 'SSH key registration API listening');
+        return bound;
+      },
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.shutdown('proxy shutting down');
+      await Promise.all([...sessions].map((s) => s.done));
+      if (keysListening) await keysApi.close();
+    },
+  };
+}

@@ -1,0 +1,456 @@
+import type { Writable } from 'node:stream';
+import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, ClientInfo, TcpipRequestInfo } from 'ssh2';
+import type { Logger } from 'pino';
+import { newId, type CommandRequested, type Detector, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
+import { describeError } from '@portcullis/kit';
+import type { SshProxyConfig } from './config.ts';
+import { SessionRecord } from './events.ts';
+import { attachHandshake, type Authenticated } from './handshake.ts';
+import type { KeyStore } from './key-store.ts';
+import { LineEditor } from './line-editor.ts';
+import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
+import { StreamRecorder } from './recorder.ts';
+import { connectTarget } from './target-connector.ts';
+
+export interface EngineDeps {
+  config: SshProxyConfig;
+  gate: CommandGate;
+  sink: SessionEventSink;
+  verifier: IdentityVerifier;
+  keys: KeyStore;
+  logger: Logger;
+}
+
+type Decision = { run: true; verdict: VerdictIssued } | { run: false; message: string; status: 'refused' | 'failed' };
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One caller connection = one Portcullis session. Stages, in order:
+ *   authenticate (handshake.ts) → open the record (SessionOpened) →
+ *   for every command: access check (judge, hold) → connect (one target
+ *   connection per session, opened at first use) → relay (exec, shell,
+ *   subsystem, forwards) → close the record (SessionClosed).
+ */
+export class SshSession {
+  private auth: Authenticated | undefined;
+  private record: SessionRecord | undefined;
+  private opening: Promise<boolean> | undefined;
+  private target: Promise<SshClient> | undefined;
+  private readonly abort = new AbortController();
+  private readonly recorders = new Set<StreamRecorder>();
+  private readonly logger: Logger;
+  private closeReason: string | undefined;
+  readonly done: Promise<void>;
+  private finish!: () => void;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly clientAddress: string,
+    private readonly deps: EngineDeps,
+  ) {
+    this.logger = deps.logger;
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  start(): void {
+    const authenticated = attachHandshake(this.conn, this.deps);
+    // Garbage, resets and protocol errors end this connection only.
+    this.conn.on('error', (err: Error) => {
+      this.closeReason ??= `connection error: ${err.message}`;
+      this.logger.debug({ client: this.clientAddress, err: err.message }, 'caller connection error');
+    });
+    this.conn.on('close', () => void this.onClose());
+    this.conn.once('ready', () => {
+      this.auth = authenticated();
+      if (!this.auth) return this.conn.end();
+      this.opening = this.openRecord(this.auth);
+      this.conn.on('session', (accept) => this.onSession(accept()));
+      this.conn.on('tcpip', (accept, reject, info) => void this.onDirectTcpip(accept, reject, info));
+      this.conn.on('request', (accept, reject, name, info) => void this.onGlobalRequest(accept, reject, name, info as { bindAddr: string; bindPort: number }));
+    });
+  }
+
+  // ---------------------------------------------------------------- stage: record
+
+  private async openRecord(auth: Authenticated): Promise<boolean> {
+    const resource = { name: auth.resource.name, kind: 'ssh' as const, tags: auth.resource.tags };
+    this.record = new SessionRecord(newId(), auth.identity, resource, this.deps.sink, this.logger);
+    const software = (this.conn as unknown as { _protocol?: { _remoteIdentRaw?: string } })._protocol?._remoteIdentRaw;
+    try {
+      await this.record.opened({ clientAddress: this.clientAddress, ...(software ? { applicationName: software.trim() } : {}) });
+      this.logger.info({ sessionId: this.record.sessionId, subject: auth.identity.subject, resource: resource.name, targetUser: auth.targetUser, method: auth.method }, 'session opened');
+      return true;
+    } catch (err) {
+      this.logger.error({ err: describeError(err) }, 'session could not be recorded; closing');
+      this.conn.end();
+      return false;
+    }
+  }
+
+  private async onClose(): Promise<void> {
+    this.abort.abort();
+    for (const r of this.recorders) r.close();
+    if (this.target) void this.target.then((t) => t.end(), () => undefined);
+    if (this.opening && (await this.opening)) {
+      await this.record!.closed(this.closeReason);
+      this.logger.info({ sessionId: this.record!.sessionId }, 'session closed');
+    }
+    this.finish();
+  }
+
+  /** Ends the caller's connection (the proxy is shutting down). */
+  shutdown(reason: string): void {
+    this.closeReason = reason;
+    this.conn.end();
+  }
+
+  // ---------------------------------------------------------------- stage: access check
+
+  private command(fields: Omit<ShellCommand, 'kind' | 'targetUser'>): CommandRequested {
+    return this.record!.commandRequested({ kind: 'shell', ...fields, targetUser: this.auth!.targetUser });
+  }
+
+  /** Judges a command; a hold waits for the final verdict. Fails closed on any error. `tell` reaches the caller. */
+  private async decide(command: CommandRequested, tell: (text: string) => void): Promise<Decision> {
+    const { verdictTimeoutMs, holdTimeoutMs } = this.deps.config;
+    let verdict: VerdictIssued;
+    try {
+      verdict = await this.deps.gate.judge(command, { timeoutMs: verdictTimeoutMs });
+      if (verdict.effect === 'hold') {
+        const minutes = Math.round(holdTimeoutMs / 60_000);
+        tell(`portcullis: held for approval ${verdict.approvalId ?? '(no id)'} (${verdict.reasons.join('; ')}); waiting up to ${minutes} min…\n`);
+        verdict = await this.deps.gate.awaitFinal(command.commandId, { timeoutMs: holdTimeoutMs, signal: this.abort.signal });
+        if (verdict.effect !== 'block') tell(`portcullis: approved (${verdict.approvalId ?? verdict.ruleIds.join(', ')}); running\n`);
+      }
+    } catch (err) {
+      return { run: false, status: 'failed', message: `portcullis: not run: ${describeError(err)}` };
+    }
+    if (verdict.effect === 'block' || verdict.effect === 'hold') {
+      const rules = verdict.ruleIds.length > 0 ? `rule ${verdict.ruleIds.join(', ')}` : 'the policy default';
+      return { run: false, status: 'refused', message: `portcullis: blocked by ${rules}: ${verdict.reasons.join('; ') || 'no rule allows it'}` };
+    }
+    return { run: true, verdict };
+  }
+
+  // ---------------------------------------------------------------- stage: connect
+
+  private connect(): Promise<SshClient> {
+    this.target ??= connectTarget(this.auth!.resource, this.auth!.targetUser, { timeoutMs: this.deps.config.connectTimeoutMs }).then((client) => {
+      client.on('close', () => {
+        this.closeReason ??= 'target closed the connection';
+        this.conn.end();
+      });
+      client.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'target connection error'));
+      return client;
+    });
+    return this.target;
+  }
+
+  // ---------------------------------------------------------------- stage: relay
+
+  private onSession(session: Session): void {
+    let pty: PseudoTtyInfo | undefined;
+    let window: { rows: number; cols: number; height: number; width: number } | undefined;
+    let active: { stream?: ClientChannel; recorder?: StreamRecorder } = {};
+    session.on('pty', (accept, _reject, info) => {
+      pty = info;
+      window = { rows: info.rows, cols: info.cols, height: info.height, width: info.width };
+      accept?.();
+    });
+    session.on('window-change', (accept, _reject, info) => {
+      window = { rows: info.rows, cols: info.cols, height: info.height, width: info.width };
+      active.stream?.setWindow(info.rows, info.cols, info.height, info.width);
+      active.recorder?.resize(info.cols, info.rows);
+      accept?.();
+    });
+    session.on('signal', (accept, _reject, info) => {
+      active.stream?.signal(info.name);
+      accept?.();
+    });
+    // Environment variables are not passed on: the policy cannot see them (LD_PRELOAD, BASH_ENV …).
+    session.on('env', (_accept, reject) => reject?.());
+    session.on('x11', (_accept, reject) => reject?.());
+    session.on('auth-agent', (_accept, reject) => {
+      reject?.();
+      void this.judgeOnly({ commandLine: 'auth-agent', channel: 'agent-forward' });
+    });
+    session.on('exec', (accept, _reject, info) => {
+      const channel = accept();
+      void this.whenOpen(() => this.runExec(channel, info.command, pty, window, (a) => (active = a)));
+    });
+    session.on('shell', (accept) => {
+      const channel = accept();
+      void this.whenOpen(() => this.runShell(channel, pty, window, (a) => (active = a)));
+    });
+    session.on('subsystem', (accept, _reject, info) => {
+      const channel = accept();
+      void this.whenOpen(() => this.runSubsystem(channel, info.name));
+    });
+  }
+
+  private async whenOpen(run: () => Promise<void>): Promise<void> {
+    if (!(await this.opening)) return;
+    await run().catch((err: Error) => this.logger.error({ err: err.stack }, 'channel failed'));
+  }
+
+  private async runExec(
+    channel: ServerChannel,
+    commandLine: string,
+    pty: PseudoTtyInfo | undefined,
+    window: { rows: number; cols: number; height: number; width: number } | undefined,
+    setActive: (a: { stream?: ClientChannel; recorder?: StreamRecorder }) => void,
+  ): Promise<void> {
+    const started = Date.now();
+    const command = this.command({ commandLine, channel: 'exec' });
+    const decision = await this.decide(command, (t) => writeSafe(channel.stderr, t));
+    if (!decision.run) return this.refuseChannel(channel, command.commandId, decision, started);
+    const stream = await this.openTarget(channel, command.commandId, started, (t, cb) =>
+      t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb),
+    );
+    if (!stream) return;
+    const recorder = this.recorder(command.commandId, detectorsOf(decision.verdict));
+    setActive({ stream, recorder });
+    channel.on('data', (d: Buffer) => recorder.input(d));
+    channel.pipe(stream);
+    const exit = await this.relayOutput(channel, stream, recorder);
+    this.record!.commandCompleted({ commandId: command.commandId, status: exit.code === 0 ? 'executed' : 'failed', tag: exit.tag, durationMs: Date.now() - started });
+  }
+
+  private async runSubsystem(channel: ServerChannel, name: string): Promise<void> {
+    const started = Date.now();
+    const command = this.command({ commandLine: name, channel: 'subsystem', subsystem: name });
+    const decision = await this.decide(command, (t) => writeSafe(channel.stderr, t));
+    if (!decision.run) return this.refuseChannel(channel, command.commandId, decision, started);
+    const stream = await this.openTarget(channel, command.commandId, started, (t, cb) => t.subsys(name, cb));
+    if (!stream) return;
+    // SFTP is a binary protocol: the record says that it ran and how it ended, not the bytes.
+    channel.pipe(stream);
+    const exit = await this.relayOutput(channel, stream, undefined);
+    this.record!.commandCompleted({ commandId: command.commandId, status: exit.code === 0 || exit.code === undefined ? 'executed' : 'failed', tag: exit.tag, durationMs: Date.now() - started });
+  }
+
+  private async runShell(
+    channel: ServerChannel,
+    pty: PseudoTtyInfo | undefined,
+    window: { rows: number; cols: number; height: number; width: number } | undefined,
+    setActive: (a: { stream?: ClientChannel; recorder?: StreamRecorder }) => void,
+  ): Promise<void> {
+    const started = Date.now();
+    const stream = await this.openTarget(channel, undefined, started, (t, cb) =>
+      t.shell(pty ? { ...pty, ...window, term: pty.term } : false, {}, cb),
+    );
+    if (!stream) return;
+    const recorder = this.recorder(undefined, []);
+    if (window) recorder.resize(window.cols, window.rows);
+    setActive({ stream, recorder });
+    const editor = new LineEditor();
+    const nl = pty ? '\r\n' : '\n';
+    let previous: { commandId: string; at: number } | undefined;
+    const completePrevious = (tag?: string): void => {
+      if (previous) this.record!.commandCompleted({ commandId: previous.commandId, status: 'executed', durationMs: Date.now() - previous.at, ...(tag ? { tag } : {}) });
+      previous = undefined;
+    };
+    const toTarget = async (data: Buffer): Promise<void> => {
+      if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+    };
+
+    channel.on('data', (chunk: Buffer) => {
+      channel.pause();
+      recorder.input(chunk);
+      void (async () => {
+        for (const step of editor.feed(chunk)) {
+          if (step.kind === 'forward') {
+            await toTarget(step.data);
+            continue;
+          }
+          if (step.line.trim() === '') {
+            await toTarget(step.enter);
+            continue;
+          }
+          completePrevious();
+          const at = Date.now();
+          const commandLine = step.exact ? step.line : `${step.line}\n# portcullis: line edited with keys the gateway cannot follow; text reconstructed best effort`;
+          const command = this.command({ commandLine, channel: 'shell' });
+          const decision = await this.decide(command, (t) => {
+            channel.write(`${nl}${t.replace(/\n$/, '')}${nl}`);
+            recorder.notice(`${nl}${t}`);
+          });
+          if (decision.run) {
+            previous = { commandId: command.commandId, at };
+            await toTarget(step.enter);
+          } else {
+            // Ctrl-E Ctrl-U: to the end of the line, kill it (readline/zle/libedit); then a fresh prompt.
+            await toTarget(Buffer.from('\x05\x15'));
+            const notice = `${nl}${decision.message}${nl}`;
+            channel.write(notice);
+            recorder.notice(notice);
+            await toTarget(step.enter);
+            this.record!.commandCompleted({ commandId: command.commandId, status: decision.status, error: decision.message.slice(0, 500), durationMs: Date.now() - at });
+          }
+        }
+      })()
+        .catch((err: Error) => this.logger.error({ err: err.message }, 'interactive input failed'))
+        .finally(() => channel.resume());
+    });
+    channel.on('end', () => stream.end());
+    channel.on('close', () => stream.close());
+    const exit = await this.relayOutput(channel, stream, recorder);
+    completePrevious(exit.tag);
+  }
+
+  private async openTarget(
+    channel: ServerChannel,
+    commandId: string | undefined,
+    started: number,
+    open: (target: SshClient, cb: (err: Error | undefined, stream: ClientChannel) => void) => void,
+  ): Promise<ClientChannel | undefined> {
+    try {
+      const target = await this.connect();
+      return await new Promise<ClientChannel>((resolve, reject) => open(target, (err, stream) => (err ? reject(err) : resolve(stream))));
+    } catch (err) {
+      const message = `portcullis: ${describeError(err)}`;
+      this.logger.warn({ resource: this.auth!.resource.name, err: describeError(err) }, 'target unavailable');
+      if (commandId) this.record!.commandCompleted({ commandId, status: 'failed', error: message.slice(0, 500), durationMs: Date.now() - started });
+      await endChannel(channel, message, 255);
+      return undefined;
+    }
+  }
+
+  private refuseChannel(channel: ServerChannel, commandId: string, decision: Extract<Decision, { run: false }>, started: number): Promise<void> {
+    this.record!.commandCompleted({ commandId, status: decision.status, error: decision.message.slice(0, 500), durationMs: Date.now() - started });
+    return endChannel(channel, decision.message, 1);
+  }
+
+  /**
+   * Target → caller: stdout and stderr piped (pipe() pauses the target when
+   * the caller's window is full, so memory stays bounded), copied to the
+   * recorder; then exit-status / exit-signal (RFC 4254 §6.10) and close.
+   * Ends are not piped: the exit status must go out before the channel's EOF+close.
+   */
+  private relayOutput(channel: ServerChannel, stream: ClientChannel, recorder: StreamRecorder | undefined): Promise<{ code?: number; tag?: string }> {
+    let exit: { code?: number; signal?: string; dump?: boolean; desc?: string } = {};
+    stream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+      exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', dump: !!dump, desc: desc ?? '' };
+    });
+    if (recorder) {
+      stream.on('data', (d: Buffer) => recorder.output(d));
+      stream.stderr.on('data', (d: Buffer) => recorder.output(d));
+    }
+    stream.pipe(channel, { end: false });
+    stream.stderr.pipe(channel.stderr, { end: false });
+    channel.on('close', () => stream.close());
+    return new Promise((resolve) => {
+      stream.once('close', () => {
+        void (async () => {
+          await Promise.all([flushed(channel), flushed(channel.stderr)]);
+          if (exit.code !== undefined) channel.exit(exit.code);
+          else if (exit.signal) channel.exit(exit.signal.replace(/^SIG/, ''), exit.dump ?? false, exit.desc ?? '');
+          channel.end();
+          if (recorder) {
+            recorder.close();
+            this.recorders.delete(recorder);
+          }
+          resolve({ ...(exit.code !== undefined ? { code: exit.code, tag: `exit ${exit.code}` } : exit.signal ? { tag: `signal ${exit.signal}` } : {}) });
+        })();
+      });
+    });
+  }
+
+  private recorder(commandId: string | undefined, detectors: readonly Detector[]): StreamRecorder {
+    const settings = this.deps.config.recording;
+    const recorder = new StreamRecorder({
+      clock: () => this.record!.elapsed(),
+      emit: (batch) => this.record!.outputRecorded({ ...(commandId ? { commandId } : {}), ...batch }),
+      detectors,
+      recordInput: settings.input,
+      flushMs: settings.flushMs,
+      batchBytes: settings.batchBytes,
+      maxBytes: settings.maxBytesPerChannel,
+    });
+    this.recorders.add(recorder);
+    return recorder;
+  }
+
+  // ---------------------------------------------------------------- forwarding (RFC 4254 §7)
+
+  private async judgeOnly(fields: Omit<ShellCommand, 'kind' | 'targetUser'>): Promise<Decision> {
+    if (!(await this.opening)) return { run: false, status: 'refused', message: 'session not open' };
+    const started = Date.now();
+    const command = this.command(fields);
+    const decision = await this.decide(command, () => undefined);
+    if (!decision.run) this.record!.commandCompleted({ commandId: command.commandId, status: decision.status, error: decision.message.slice(0, 500), durationMs: Date.now() - started });
+    else if (fields.channel === 'agent-forward') {
+      // ssh2's server side cannot open the auth-agent channel back to the caller: allowed or not, it is not relayed.
+      this.record!.commandCompleted({ commandId: command.commandId, status: 'refused', error: 'agent forwarding is not supported by the SSH proxy', durationMs: Date.now() - started });
+    }
+    return Object.assign(decision, { commandId: command.commandId });
+  }
+
+  private async onDirectTcpip(accept: () => ServerChannel, reject: () => void, info: TcpipRequestInfo): Promise<void> {
+    const started = Date.now();
+    const decision = (await this.judgeOnly({ commandLine: `${info.destIP}:${info.destPort}`, channel: 'direct-tcpip', forward: { host: info.destIP, port: info.destPort } })) as Decision & { commandId: string };
+    if (!decision.run) return reject();
+    try {
+      const target = await this.connect();
+      const stream = await new Promise<ClientChannel>((resolve, rej) => target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, s) => (err ? rej(err) : resolve(s))));
+      const channel = accept();
+      channel.pipe(stream).pipe(channel);
+      stream.once('close', () => this.record!.commandCompleted({ commandId: decision.commandId, status: 'executed', durationMs: Date.now() - started }));
+    } catch (err) {
+      this.record!.commandCompleted({ commandId: decision.commandId, status: 'failed', error: describeError(err).slice(0, 500), durationMs: Date.now() - started });
+      reject();
+    }
+  }
+
+  private async onGlobalRequest(accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined, name: string, info: { bindAddr: string; bindPort: number }): Promise<void> {
+    if (name === 'cancel-tcpip-forward') {
+      const target = await this.target?.catch(() => undefined);
+      if (target) target.unforwardIn(info.bindAddr, info.bindPort, () => undefined);
+      return accept?.();
+    }
+    if (name !== 'tcpip-forward') return reject?.();
+    const decision = await this.judgeOnly({ commandLine: `${info.bindAddr}:${info.bindPort}`, channel: 'tcpip-forward', forward: { host: info.bindAddr, port: info.bindPort } });
+    if (!decision.run) return reject?.();
+    try {
+      const target = await this.connect();
+      if (target.listenerCount('tcp connection') === 0) {
+        target.on('tcp connection', (details, acceptRemote, rejectRemote) => {
+          this.conn.forwardOut(details.destIP, details.destPort, details.srcIP, details.srcPort, (err, channel) => {
+            if (err) return rejectRemote();
+            const remote = acceptRemote();
+            remote.pipe(channel).pipe(remote);
+          });
+        });
+      }
+      const port = await new Promise<number>((resolve, rej) => target.forwardIn(info.bindAddr, info.bindPort, (err, p) => (err ? rej(err) : resolve(p))));
+      accept?.(port);
+    } catch {
+      reject?.();
+    }
+  }
+}
+
+function detectorsOf(verdict: VerdictIssued): Detector[] {
+  return verdict.effect === 'mask' ? (verdict.mask?.detectors ?? []) : [];
+}
+
+/** Resolves once everything written before has been handed to the SSH layer. */
+function flushed(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (!w.writable || w.destroyed) return resolve();
+    w.write(EMPTY, () => resolve());
+  });
+}
+
+function writeSafe(w: Writable, text: string): void {
+  if (w.writable) w.write(text);
+}
+
+/** Ends a channel the gateway answers itself: the message on stderr, an exit status, EOF, close. */
+async function endChannel(channel: ServerChannel, message: string, status: number): Promise<void> {
+  writeSafe(channel.stderr, `${message}\n`);
+  await flushed(channel.stderr);
+  channel.exit(status);
+  channel.end();
+}
