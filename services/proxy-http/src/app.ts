@@ -278,8 +278,9 @@ async function forward(
   const contentEncoding = typeof upstream.headers['content-encoding'] === 'string' ? upstream.headers['content-encoding'] : undefined;
   const excerpt = new ExcerptCapture(settings.recordBytes);
   const outcome = status < 400 ? ('executed' as const) : ('failed' as const);
+  const scrub = Object.values(credentialHeaders(resource, ctx.env)).flatMap((v) => [v, v.replace(/^(Bearer|Basic) /, '')]);
   const finish = (error?: string): void =>
-    void session.complete({ status: error ? 'failed' : outcome, tag: String(status), commandId: job.commandId, excerpt: excerpt.result(contentType), ...(error ? { error } : {}) });
+    void session.complete({ status: error ? 'failed' : outcome, tag: String(status), commandId: job.commandId, excerpt: excerpt.result(contentType), scrub, ...(error ? { error } : {}) });
 
   const noBody = request.method === 'HEAD' || status === 204 || status === 304;
   if (masking && !noBody) {

@@ -60,6 +60,8 @@ export class RequestSession {
     excerpt?: { text: string; truncated: boolean };
     commandId?: string;
     closeReason?: string;
+    /** Values that must never reach the record (the injected credential, should an upstream echo it). */
+    scrub?: string[];
   }): Promise<void> {
     if (this.closed) return this.tail;
     this.closed = true;
@@ -80,7 +82,7 @@ export class RequestSession {
         commandId: outcome.commandId ?? this.commandId,
         format: 'http',
         // Second line of defence: whatever the verdict, the record gets the content detectors.
-        text: maskText(outcome.excerpt.text, ALL_DETECTORS),
+        text: scrub(maskText(outcome.excerpt.text, ALL_DETECTORS), outcome.scrub ?? []),
         truncated: outcome.excerpt.truncated,
       });
     }
@@ -121,4 +123,10 @@ export class ExcerptCapture {
     if (!textual) return { text: `[${this.size}${this.truncated ? '+' : ''} bytes of ${contentType}]`, truncated: this.truncated };
     return { text: Buffer.concat(this.chunks).toString('utf8'), truncated: this.truncated };
   }
+}
+
+function scrub(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('****');
+  return out;
 }
