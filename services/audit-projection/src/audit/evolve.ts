@@ -1,0 +1,202 @@
+/**
+ * The audit view's evolve functions: (row | undefined, event) → row. Pure.
+ *
+ * Events of one session arrive over several topics in no particular order, so
+ * every field is filled by whichever event carries it, and where two events
+ * compete (two verdicts for one command: the provisional hold and the final
+ * one) the winner is chosen by the events themselves — final before
+ * provisional, then later `occurredAt`, then larger event id — never by
+ * arrival order. Applying an event twice changes nothing.
+ */
+import type { ApprovalsTopicEvent, CommandRequested, Identity, SessionTopicEvent, VerdictIssued } from '@portcullis/schemas';
+import type { ApprovalRow, CommandRow, IdentityRow, SessionRow } from './rows.ts';
+
+const time = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
+export const earlier = (a: string | null, b: string): string => (a === null || time(b) < time(a) ? b : a);
+export const later = (a: string | null, b: string): string => (a === null || time(b) > time(a) ? b : a);
+/** Does (at, id) come after (at0, id0)? Ties on time broken by id so the outcome is order-independent. */
+const supersedes = (at: string, id: string, at0: string | null, id0: string | null): boolean =>
+  at0 === null || time(at) > time(at0) || (time(at) === time(at0) && id > (id0 ?? ''));
+
+export function emptySession(sessionId: string): SessionRow {
+  return {
+    session_id: sessionId, protocol: null, identity_subject: null, identity_issuer: null, identity_kind: null, identity_groups: null,
+    identity_name: null, resource: null, resource_kind: null, resource_tags: null, client_address: null, application_name: null,
+    reason: null, started_at: null, opened_at: null, closed_at: null, close_reason: null, duration_ms: null, last_event_at: null,
+    last_seq: 0, verified_seq: 0, verified_digest: null, integrity: 'ok', missing_seq: null, tampered_seq: null, tampered_event_id: null,
+  };
+}
+
+type SessionContributor = SessionTopicEvent | CommandRequested | VerdictIssued;
+
+export function evolveSession(row: SessionRow | undefined, event: SessionContributor): SessionRow {
+  const s = { ...(row ?? emptySession(event.sessionId)) };
+  s.started_at = earlier(s.started_at, event.occurredAt);
+  s.last_event_at = later(s.last_event_at, event.occurredAt);
+  if ('seq' in event && event.seq > s.last_seq) s.last_seq = event.seq;
+  switch (event.type) {
+    case 'SessionOpened':
+      Object.assign(s, identityColumns(event.identity), {
+        protocol: event.protocol, resource: event.resource.name, resource_kind: event.resource.kind, resource_tags: event.resource.tags,
+        client_address: event.clientAddress, application_name: event.applicationName ?? null, reason: event.reason ?? null, opened_at: event.occurredAt,
+      });
+      break;
+    case 'CommandRequested':
+      // A session whose SessionOpened is missing (or not here yet) still says who and where.
+      if (s.opened_at === null) {
+        Object.assign(s, identityColumns(event.identity), {
+          protocol: event.protocol, resource: event.resource.name, resource_kind: event.resource.kind, resource_tags: event.resource.tags,
+        });
+      }
+      break;
+    case 'SessionClosed':
+      s.closed_at = event.occurredAt;
+      s.close_reason = event.reason ?? null;
+      s.duration_ms = event.durationMs;
+      break;
+    case 'CommandCompleted':
+    case 'OutputRecorded':
+    case 'VerdictIssued':
+      break;
+    default:
+      assertNever(event);
+  }
+  return s;
+}
+
+function identityColumns(identity: Identity): Pick<SessionRow, 'identity_subject' | 'identity_issuer' | 'identity_kind' | 'identity_groups' | 'identity_name'> {
+  return {
+    identity_subject: identity.subject, identity_issuer: identity.issuer, identity_kind: identity.kind,
+    identity_groups: identity.groups, identity_name: identity.name ?? null,
+  };
+}
+
+export function emptyCommand(commandId: string, sessionId: string): CommandRow {
+  return {
+    command_id: commandId, session_id: sessionId, seq: null, at: null, requested_at: null, identity_subject: null, identity_issuer: null,
+    identity_kind: null, identity_groups: null, resource: null, resource_kind: null, resource_tags: null, protocol: null, kind: null, text: null,
+    phase: null, statement_name: null, parameters: null, reason: null, effect: null, verdict_final: null, held: false, rule_ids: null,
+    reasons: null, classes: null, policy_version: null, approval_id: null, verdict_at: null, verdict_event_id: null, status: null,
+    row_count: null, tag: null, error: null, duration_ms: null, completed_at: null, completed_event_id: null,
+  };
+}
+
+/** The text a person would recognise: SQL, the shell command line, or the HTTP request line. */
+export function commandText(command: CommandRequested['command']): string {
+  switch (command.kind) {
+    case 'sql':
+      return command.text;
+    case 'shell':
+      return command.commandLine;
+    case 'http':
+      return `${command.method} ${command.path}${command.query ? `?${command.query}` : ''}`;
+    default:
+      return assertNever(command);
+  }
+}
+
+type CommandContributor = CommandRequested | VerdictIssued | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
+
+export function evolveCommand(row: CommandRow | undefined, event: CommandContributor): CommandRow {
+  const c = { ...(row ?? emptyCommand(event.commandId, event.sessionId)) };
+  c.at = earlier(c.at, event.occurredAt);
+  switch (event.type) {
+    case 'CommandRequested': {
+      const cmd = event.command;
+      Object.assign(c, {
+        seq: event.seq, requested_at: event.occurredAt, identity_subject: event.identity.subject, identity_issuer: event.identity.issuer,
+        identity_kind: event.identity.kind, identity_groups: event.identity.groups, resource: event.resource.name, resource_kind: event.resource.kind,
+        resource_tags: event.resource.tags, protocol: event.protocol, kind: cmd.kind, text: commandText(cmd),
+        phase: cmd.kind === 'sql' ? cmd.phase : null, statement_name: cmd.kind === 'sql' ? cmd.statementName ?? null : null,
+        parameters: cmd.kind === 'sql' ? cmd.parameters ?? null : null, reason: event.reason ?? null,
+      });
+      break;
+    }
+    case 'VerdictIssued': {
+      if (event.effect === 'hold') c.held = true;
+      const wins = c.verdict_final === null
+        || (event.final && !c.verdict_final)
+        || (event.final === c.verdict_final && supersedes(event.occurredAt, event.eventId, c.verdict_at, c.verdict_event_id));
+      if (wins) {
+        Object.assign(c, {
+          effect: event.effect, verdict_final: event.final, rule_ids: event.ruleIds, reasons: event.reasons, classes: event.classes,
+          policy_version: event.policyVersion, approval_id: event.approvalId ?? c.approval_id, verdict_at: event.occurredAt, verdict_event_id: event.eventId,
+        });
+      } else if (event.approvalId && !c.approval_id) {
+        c.approval_id = event.approvalId;
+      }
+      break;
+    }
+    case 'CommandCompleted':
+      if (supersedes(event.occurredAt, event.eventId, c.completed_at, c.completed_event_id)) {
+        Object.assign(c, {
+          status: event.status, row_count: event.rows ?? null, tag: event.tag ?? null, error: event.error ?? null,
+          duration_ms: event.durationMs, completed_at: event.occurredAt, completed_event_id: event.eventId,
+        });
+      }
+      break;
+    default:
+      assertNever(event);
+  }
+  return c;
+}
+
+export function emptyApproval(approvalId: string, sessionId: string): ApprovalRow {
+  return {
+    approval_id: approvalId, command_id: null, session_id: sessionId, requested_at: null, requester_subject: null, requester_issuer: null,
+    resource: null, command_text: null, rule_id: null, approver_groups: null, quorum: null, expires_at: null, reason: null, status: 'pending',
+    status_at: null, status_event_id: null, decided_by: null, votes: [], comment: null,
+  };
+}
+
+export function evolveApproval(row: ApprovalRow | undefined, event: ApprovalsTopicEvent): ApprovalRow {
+  const a = { ...(row ?? emptyApproval(event.approvalId, event.sessionId)) };
+  const settle = (status: ApprovalRow['status'], decidedBy: string[] | null, comment: string | null): void => {
+    if (!supersedes(event.occurredAt, event.eventId, a.status_at, a.status_event_id)) return;
+    Object.assign(a, { status, status_at: event.occurredAt, status_event_id: event.eventId, decided_by: decidedBy, comment });
+  };
+  switch (event.type) {
+    case 'ApprovalRequested':
+      Object.assign(a, {
+        command_id: event.commandId, session_id: event.sessionId, requested_at: event.occurredAt, requester_subject: event.identity.subject,
+        requester_issuer: event.identity.issuer, resource: event.resource.name, command_text: event.commandText, rule_id: event.ruleId,
+        approver_groups: event.approverGroups, quorum: event.quorum, expires_at: event.expiresAt, reason: event.reason ?? null,
+      });
+      break;
+    case 'ApprovalVoteRecorded':
+      a.votes = [...new Set([...a.votes, event.approver.subject])].sort();
+      break;
+    case 'ApprovalGranted':
+      settle('granted', event.approvers, event.comment ?? null);
+      break;
+    case 'ApprovalDenied':
+      settle('denied', [event.approver], event.comment ?? null);
+      break;
+    case 'ApprovalExpired':
+      settle('expired', null, null);
+      break;
+    case 'ApprovalCancelled':
+      settle('cancelled', null, event.reason);
+      break;
+    default:
+      assertNever(event);
+  }
+  return a;
+}
+
+export function evolveIdentity(row: IdentityRow | undefined, identity: Identity, at: string, eventId: string): IdentityRow {
+  const base: IdentityRow = row ?? {
+    issuer: identity.issuer, subject: identity.subject, kind: identity.kind, groups: identity.groups, name: identity.name ?? null,
+    first_seen: at, last_seen: at, profile_event_id: eventId,
+  };
+  const i = { ...base, first_seen: earlier(base.first_seen, at), last_seen: later(base.last_seen, at) };
+  // Kind, groups and name as of the latest sighting.
+  if (row && supersedes(at, eventId, row.last_seen, row.profile_event_id)) {
+    Object.assign(i, { kind: identity.kind, groups: identity.groups, name: identity.name ?? null, profile_event_id: eventId });
+  }
+  return i;
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case ${JSON.stringify(value)}`);
+}

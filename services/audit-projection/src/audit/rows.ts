@@ -1,0 +1,114 @@
+/**
+ * Rows of the audit view as the tables hold them (snake_case, one field per
+ * column). `evolve*` functions build them from events; tables.ts writes them.
+ */
+export interface SessionRow {
+  session_id: string;
+  protocol: string | null;
+  identity_subject: string | null;
+  identity_issuer: string | null;
+  identity_kind: string | null;
+  identity_groups: string[] | null;
+  identity_name: string | null;
+  resource: string | null;
+  resource_kind: string | null;
+  resource_tags: string[] | null;
+  client_address: string | null;
+  application_name: string | null;
+  reason: string | null;
+  started_at: string | null;
+  opened_at: string | null;
+  closed_at: string | null;
+  close_reason: string | null;
+  duration_ms: number | null;
+  last_event_at: string | null;
+  last_seq: number;
+  verified_seq: number;
+  verified_digest: string | null;
+  integrity: 'ok' | 'gap' | 'tampered';
+  missing_seq: number | null;
+  tampered_seq: number | null;
+  tampered_event_id: string | null;
+}
+
+export interface CommandRow {
+  command_id: string;
+  session_id: string;
+  seq: number | null;
+  at: string | null;
+  requested_at: string | null;
+  identity_subject: string | null;
+  identity_issuer: string | null;
+  identity_kind: string | null;
+  identity_groups: string[] | null;
+  resource: string | null;
+  resource_kind: string | null;
+  resource_tags: string[] | null;
+  protocol: string | null;
+  kind: string | null;
+  text: string | null;
+  phase: string | null;
+  statement_name: string | null;
+  parameters: (string | null)[] | null;
+  reason: string | null;
+  effect: string | null;
+  verdict_final: boolean | null;
+  held: boolean;
+  rule_ids: string[] | null;
+  reasons: string[] | null;
+  classes: string[] | null;
+  policy_version: number | null;
+  approval_id: string | null;
+  verdict_at: string | null;
+  verdict_event_id: string | null;
+  status: string | null;
+  row_count: number | null;
+  tag: string | null;
+  error: string | null;
+  duration_ms: number | null;
+  completed_at: string | null;
+  completed_event_id: string | null;
+}
+
+export interface ApprovalRow {
+  approval_id: string;
+  command_id: string | null;
+  session_id: string;
+  requested_at: string | null;
+  requester_subject: string | null;
+  requester_issuer: string | null;
+  resource: string | null;
+  command_text: string | null;
+  rule_id: string | null;
+  approver_groups: string[] | null;
+  quorum: number | null;
+  expires_at: string | null;
+  reason: string | null;
+  status: 'pending' | 'granted' | 'denied' | 'expired' | 'cancelled';
+  status_at: string | null;
+  status_event_id: string | null;
+  decided_by: string[] | null;
+  votes: string[];
+  comment: string | null;
+}
+
+export interface IdentityRow {
+  issuer: string;
+  subject: string;
+  kind: string;
+  groups: string[];
+  name: string | null;
+  first_seen: string;
+  last_seen: string;
+  /** Event that last set kind / groups / name (ties on time broken by event id, so any order gives the same row). */
+  profile_event_id: string;
+}
+
+export interface ChainEventRow {
+  session_id: string;
+  seq: number;
+  digest: string;
+  event_id: string;
+  type: string;
+  body: string;
+}
