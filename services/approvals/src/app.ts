@@ -1,0 +1,120 @@
+/**
+ * The approvals HTTP API. Approvers authenticate with an OIDC access token
+ * (Authorization: Bearer); reads come from the in-memory projection of
+ * portcullis.approvals, writes go through the decider and are answered once
+ * their events are durably in Kafka.
+ *
+ *   GET  /approvals?status=pending     list
+ *   GET  /approvals/:id                one approval
+ *   POST /approvals/:id/grant          { comment? }  vote for (grants at quorum)
+ *   POST /approvals/:id/deny           { comment? }  one denial denies
+ *   GET  /docs/json                    OpenAPI document
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import { z } from 'zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Identity } from '@portcullis/schemas';
+import { describeError, isPortcullisError, PortcullisError, type IdentityVerifier, type Logger } from '@portcullis/kit';
+import { APPROVAL_STATUSES } from './decider.ts';
+import type { ApprovalWorkflow } from './workflow.ts';
+import { ApprovalView, ErrorView, viewOf } from './views.ts';
+
+export interface AppDeps {
+  workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute'>;
+  verifier: IdentityVerifier;
+  logger: Logger;
+}
+
+const ApprovalParams = z.object({ id: z.string().uuid().describe('approvalId (from the hold verdict or the list)') });
+const DecisionBody = z.object({ comment: z.string().max(2000).optional().describe('shown to the requester and recorded in the verdict') }).default({});
+const errors = { 400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 503: ErrorView };
+const security = [{ bearer: [] }];
+
+export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Portcullis approvals', version: '1', description: 'Approve or deny commands the policy holds. Every decision is an event on portcullis.approvals.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return reply.status(400).send({ code: 'PCL_ERR_VALIDATION', message: `invalid request: ${err.validation.map((v) => `${v.instancePath || '(root)'} ${v.message}`).join('; ')}` });
+    }
+    if (isPortcullisError(err)) return reply.status(err.status).send(err.toJSON());
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return reply.status(status).send({ code: 'PCL_ERR_VALIDATION', message: describeError(err) });
+    request.log.error({ err: describeError(err), url: request.routeOptions.url }, 'request failed');
+    return reply.status(500).send({ code: 'PCL_ERR_INTERNAL', message: 'internal error' });
+  });
+
+  async function caller(request: FastifyRequest): Promise<Identity> {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new PortcullisError('PCL_ERR_UNAUTHENTICATED', 'send your access token as "Authorization: Bearer <token>"', { details: { reason: 'missing_token' } });
+    return verifier.verify(match[1]!);
+  }
+
+  function known(id: string) {
+    const state = workflow.get(id);
+    if (state.status === 'unknown') throw new PortcullisError('PCL_ERR_NOT_FOUND', `no approval ${id}`, { details: { reason: 'unknown_approval' } });
+    return state;
+  }
+
+  app.get('/approvals', {
+    schema: {
+      summary: 'List approvals, oldest first',
+      security,
+      querystring: z.object({ status: z.enum(APPROVAL_STATUSES).optional() }),
+      response: { 200: z.object({ approvals: z.array(ApprovalView) }), ...errors },
+    },
+    handler: async (request) => {
+      await caller(request);
+      return { approvals: workflow.list(request.query.status ? { status: request.query.status } : {}).map(viewOf) };
+    },
+  });
+
+  app.get('/approvals/:id', {
+    schema: { summary: 'One approval', security, params: ApprovalParams, response: { 200: ApprovalView, ...errors } },
+    handler: async (request) => {
+      await caller(request);
+      return viewOf(known(request.params.id));
+    },
+  });
+
+  for (const [action, type] of [['grant', 'Vote'], ['deny', 'Deny']] as const) {
+    app.post(`/approvals/:id/${action}`, {
+      schema: {
+        summary: action === 'grant' ? 'Vote for: the approval is granted once the quorum of distinct approvers is reached' : 'Deny: one denial denies',
+        description: 'Idempotent: repeating your own decision answers 200 with the current state. A closed approval answers 409 with its status.',
+        security,
+        params: ApprovalParams,
+        body: DecisionBody,
+        response: { 200: ApprovalView, ...errors },
+      },
+      handler: async (request) => {
+        const approver = await caller(request);
+        known(request.params.id);
+        const comment = request.body?.comment;
+        const state = await workflow.execute(request.params.id, { type, approver, ...(comment ? { comment } : {}) });
+        if (state.status === 'unknown') throw new PortcullisError('PCL_ERR_NOT_FOUND', `no approval ${request.params.id}`);
+        return viewOf(state);
+      },
+    });
+  }
+
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  return app as unknown as FastifyInstance;
+}
