@@ -82,11 +82,23 @@ export function parseProxyConfig(document: unknown, baseDir = process.cwd()): Pr
   return config;
 }
 
-/** Reads and validates portcullis.yaml; the engine's part is the whole file or its `postgres` section. */
+/**
+ * Reads and validates portcullis.yaml. One file serves every proxy: the
+ * `resources` list holds entries of every protocol (this engine takes those
+ * with `protocol: postgres`), and the `postgres` section holds this engine's
+ * own settings (listen, tls, timeouts, recording).
+ */
 export function loadProxyConfig(path: string): ProxyConfig {
-  const document = parseYaml(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
-  const section = document && typeof document === 'object' && 'postgres' in document ? document.postgres : document;
-  return parseProxyConfig(section, dirname(resolve(path)));
+  const document = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
+  return parseProxyConfig(postgresSectionOf(document), dirname(resolve(path)));
+}
+
+export function postgresSectionOf(document: Record<string, unknown>): Record<string, unknown> {
+  const section = (typeof document.postgres === 'object' && document.postgres !== null ? document.postgres : {}) as Record<string, unknown>;
+  const shared = Array.isArray(document.resources) ? document.resources : [];
+  const own = Array.isArray(section.resources) ? section.resources : [];
+  const resources = [...shared, ...own].filter((r) => typeof r === 'object' && r !== null && (r as { protocol?: unknown }).protocol === 'postgres');
+  return { ...section, resources };
 }
 
 /** The target password, read when the proxy connects; the error never contains the secret. */

@@ -1,0 +1,34 @@
+/**
+ * The PostgreSQL proxy process.
+ *   PORTCULLIS_CONFIG       portcullis.yaml (default ./portcullis.yaml)
+ *   PORTCULLIS_OIDC_ISSUER  issuer of callers' tokens (default http://127.0.0.1:9400)
+ *   PORTCULLIS_OIDC_AUDIENCE (default portcullis)
+ *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
+ */
+import { busConfigFromEnv, createBus, createLogger, describeError } from '@portcullis/kit';
+import { loadProxyConfig } from './config.ts';
+import { startPostgresGateway } from './gateway.ts';
+
+const logger = createLogger('proxy-postgres');
+try {
+  const config = loadProxyConfig(process.env.PORTCULLIS_CONFIG ?? 'portcullis.yaml');
+  const bus = createBus({ config: busConfigFromEnv('proxy-postgres'), logger });
+  const gateway = await startPostgresGateway({
+    config,
+    bus,
+    logger,
+    issuer: process.env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400',
+    audience: process.env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis',
+  });
+  const shutdown = async (): Promise<void> => {
+    await gateway.close();
+    await bus.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  process.send?.({ ready: true, port: gateway.port });
+} catch (err) {
+  logger.fatal({ err: describeError(err) }, 'PostgreSQL proxy failed to start');
+  process.exit(1);
+}
