@@ -17,6 +17,7 @@
  * logs and dead letters name an endpoint by its configured name only.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import type { ApprovalsTopicEvent } from '@portcullis/schemas';
 import type { Consumer, KafkaMessage } from 'kafkajs';
@@ -92,6 +93,8 @@ export async function startWebhookDispatcher({
 }): Promise<WebhookDispatcher> {
   let stopping = false;
   const stopped = new AbortController();
+  // Every delivery attempt listens for shutdown (AbortSignal.any); that is expected, not a leak.
+  setMaxListeners(0, stopped.signal);
 
   async function deliver(endpoint: Endpoint, event: ApprovalsTopicEvent, heartbeat: () => Promise<void>): Promise<void> {
     const body = JSON.stringify(endpoint.format === 'slack' ? slackMessage(event, lookup(event.approvalId), apiUrl) : event);
@@ -212,7 +215,14 @@ export async function startWebhookDispatcher({
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
