@@ -6,10 +6,12 @@ import { Command } from 'commander';
 import type { CommandRegistrar } from './groups.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerPolicyPublishCommand } from './commands/policy-publish.ts';
+import { registerApprovalsCommands } from './commands/approvals.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
   registerPolicyPublishCommand,
+  registerApprovalsCommands,
 ];
 
 export function buildProgram(): Command {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -27,6 +28,8 @@ export interface HttpProxyDeps {
   logger: Logger;
   /** Where credential env references are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Serve HTTPS with this certificate (PEM). kubectl sends bearer tokens only over TLS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export const APPROVAL_HEADER = 'portcullis-approval';
@@ -60,7 +63,10 @@ export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 8192 },
     // Node's parser (llhttp, strict mode) refuses CL+TE conflicts, bad chunking, CR/LF/NUL in header values and oversized heads.
-    serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer({ maxHeaderSize: settings.maxHeaderBytes, insecureHTTPParser: false, requireHostHeader: true, joinDuplicateHeaders: false }, handler),
+    serverFactory: (handler: Parameters<typeof createServer>[1]) => {
+      const options = { maxHeaderSize: settings.maxHeaderBytes, insecureHTTPParser: false, requireHostHeader: true, joinDuplicateHeaders: false };
+      return deps.tls ? createTlsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, handler) : createServer(options, handler);
+    },
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       logger.info({ code: err.code }, 'malformed request refused');
       if (!socket.writable) return socket.destroy();

@@ -172,3 +172,125 @@ async function findApproval(commandId: string): Promise<string | undefined> {
   await approvalsReader;
   return approvals.get(commandId);
 }
+
+// ---------------------------------------------------------------- Kubernetes, driven by the real kubectl
+
+async function kubectl(args: string[], token = aliceToken): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'pcl-kube-'));
+  const kubeconfig = join(dir, 'config');
+  await writeFile(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: gw',
+    'clusters: [{ name: gw, cluster: { server: "' + `${h.tlsProxyUrl}/r/k8s` + '", insecure-skip-tls-verify: true } }]',
+    'contexts: [{ name: gw, context: { cluster: gw, user: me, namespace: default } }]',
+    'users: [{ name: me, user: { token: "' + token + '" } }]',
+  ].join('\n'), { mode: 0o600 });
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '20s', ...(process.env.KDEBUG ? ['-v=8'] : []), ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+function k8sCommands(from: number) {
+  return h.commands.slice(from).filter((c) => c.resource.name === 'k8s' && c.command.kind === 'http' && c.command.kubernetes).map((c) => (c.command.kind === 'http' ? c.command : undefined)!);
+}
+
+test('kubectl get / list / apply / logs -f / exec are classified as the API server would', async () => {
+  let from = h.commands.length;
+  const list = await kubectl(['get', 'pods']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /web-1/);
+  assert.ok(k8s.seen.every((s) => s.headers.authorization === `Bearer ${k8sToken}`), 'the API server only ever sees the service-account token');
+  assert.deepEqual(k8sCommands(from).map((c) => c.kubernetes), [{ verb: 'list', apiGroup: '', apiVersion: 'v1', resource: 'pods', namespace: 'default' }]);
+
+  from = h.commands.length;
+  const get = await kubectl(['get', 'pod', 'web-1', '-o', 'json']);
+  assert.equal(get.code, 0, get.stderr);
+  assert.deepEqual(k8sCommands(from).map((c) => c.kubernetes), [{ verb: 'get', apiGroup: '', apiVersion: 'v1', resource: 'pods', namespace: 'default', name: 'web-1' }]);
+
+  from = h.commands.length;
+  const { writeFile, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const manifest = `${await mkdtemp(`${tmpdir()}/pcl-manifest-`)}/pod.json`;
+  await writeFile(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'new-pod', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } }));
+  const apply = await kubectl(['apply', '--validate=false', '-f', manifest]);
+  assert.equal(apply.code, 0, apply.stderr);
+  const applied = k8sCommands(from).map((c) => c.kubernetes);
+  assert.ok(applied.some((k) => k?.verb === 'get' && k.name === 'new-pod'), JSON.stringify(applied));
+  assert.ok(applied.some((k) => k?.verb === 'create' && k.resource === 'pods'), JSON.stringify(applied));
+  const created = k8sCommands(from).find((c) => c.kubernetes?.verb === 'create')!;
+  assert.ok(created.bodySize > 0 && /^[0-9a-f]{64}$/.test(created.bodyDigest ?? ''));
+
+  from = h.commands.length;
+  const logs = await kubectl(['logs', '-f', 'web-1']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /log line 1\nlog line 2/);
+  assert.ok(k8sCommands(from).some((c) => c.kubernetes?.subresource === 'log' && c.kubernetes.verb === 'get' && /follow=true/.test(c.query)));
+
+  from = h.commands.length;
+  const exec = await kubectl(['exec', 'web-1', '--', 'echo', 'hi']);
+  const execCmd = k8sCommands(from).find((c) => c.kubernetes?.subresource === 'exec');
+  assert.ok(execCmd, `exec was judged: ${exec.stderr}`);
+  assert.equal(execCmd.kubernetes?.verb, 'connect');
+  assert.equal(execCmd.upgrade?.toLowerCase(), 'websocket');
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.match(exec.stdout, /hello from exec/);
+});
+
+test('kubectl shows a blocked delete as the API server\'s Forbidden, and the API server never sees it', async () => {
+  const before = k8s.seen.filter((s) => s.method === 'DELETE').length;
+  const del = await kubectl(['delete', 'pod', 'web-1']);
+  assert.notEqual(del.code, 0);
+  assert.match(del.stderr, /Error from server \(Forbidden\)/);
+  assert.match(del.stderr, /k8s-no-delete/);
+  assert.match(del.stderr, /release pipeline/);
+  assert.equal(k8s.seen.filter((s) => s.method === 'DELETE').length, before);
+});
+
+test('Secret data is masked by default in kubectl get secret -o yaml', async () => {
+  const res = await kubectl(['get', 'secret', 'db-password', '-o', 'yaml']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /password: KioqKg==/);
+  assert.ok(!res.stdout.includes(Buffer.from(k8s.secretValue).toString('base64')));
+  assert.ok(!JSON.stringify(h.sink.events).includes(Buffer.from(k8s.secretValue).toString('base64')));
+});
+
+// ---------------------------------------------------------------- request smuggling, over raw sockets
+
+async function raw(bytes: string): Promise<string> {
+  const { connect } = await import('node:net');
+  const { port } = new URL(h.proxyUrl);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => (got += d.toString('latin1')));
+    socket.on('close', () => resolve(got));
+    socket.on('error', () => resolve(got));
+    socket.write(bytes);
+    setTimeout(() => socket.end(), 1500);
+  });
+}
+
+test('smuggling and malformed requests are refused and nothing reaches the upstream', async () => {
+  const auth = `Authorization: Bearer ${aliceToken}\r\n`;
+  const cases: [string, string, RegExp][] = [
+    ['CL + TE', `POST /r/api/echo HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: text/plain\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /r/api/admin/users HTTP/1.1\r\nHost: x\r\n\r\n`, /^HTTP\/1\.1 400/],
+    ['two Content-Lengths', `POST /r/api/echo HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: text/plain\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd`, /^HTTP\/1\.1 400/],
+    ['obfuscated TE', `POST /r/api/echo HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: text/plain\r\nTransfer-Encoding : chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n`, /^HTTP\/1\.1 400/],
+    ['CR in a header value', `GET /r/api/status HTTP/1.1\r\nHost: x\r\n${auth}X-Injected: a\rSet-Cookie: b\r\n\r\n`, /^HTTP\/1\.1 400/],
+    ['bare LF in a header value', `GET /r/api/status HTTP/1.1\r\nHost: x\r\n${auth}X-Injected: a\nFoo: b\r\n\r\n`, /^HTTP\/1\.1 400/],
+    ['oversized header', `GET /r/api/status HTTP/1.1\r\nHost: x\r\n${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, /^HTTP\/1\.1 4(00|31)/],
+    ['oversized body', `POST /r/api/echo HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: text/plain\r\nContent-Length: ${100 * 1024}\r\n\r\n${'a'.repeat(100 * 1024)}`, /^HTTP\/1\.1 413/],
+    ['no Host', `GET /r/api/status HTTP/1.1\r\n${auth}\r\n`, /^HTTP\/1\.1 400/],
+  ];
+  const before = api.seen.length;
+  for (const [name, bytes, expected] of cases) {
+    const answer = await raw(bytes);
+    assert.match(answer, expected, `${name}: ${answer.slice(0, 200)}`);
+  }
+  assert.deepEqual(api.seen.slice(before).map((s) => `${s.method} ${s.url}`), [], 'the upstream saw nothing');
+  // A well-formed request on the same path still works.
+  assert.match(await raw(`POST /r/api/echo HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd`), /^HTTP\/1\.1 200[\s\S]*abcd/);
+});

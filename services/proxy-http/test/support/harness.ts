@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CommandRequested } from '@portcullis/schemas';
 import { createCommandGate, createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
@@ -52,6 +56,8 @@ rules:
 export interface Harness {
   bus: Bus;
   proxyUrl: string;
+  /** The same proxy over HTTPS (self-signed, generated now), for kubectl. */
+  tlsProxyUrl: string;
   sink: CollectingSink;
   commands: CommandRequested[];
   gate: CommandGate;
@@ -85,13 +91,25 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
   const app = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
+  const tlsApp = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env, tls: selfSignedCertificate() });
+  await tlsApp.listen({ port: 0, host: '127.0.0.1' });
+  const tlsPort = (tlsApp.server.address() as AddressInfo).port;
   return {
-    bus, sink, commands, gate, proxyUrl: `http://127.0.0.1:${port}`,
+    bus, sink, commands, gate, proxyUrl: `http://127.0.0.1:${port}`, tlsProxyUrl: `https://127.0.0.1:${tlsPort}`,
     async close() {
       await app.close().catch(() => undefined);
+      await tlsApp.close().catch(() => undefined);
       await realGate.close().catch(() => undefined);
       await pdp.stop().catch(() => undefined);
       await bus.disconnect().catch(() => undefined);
     },
   };
+}
+
+/** A throwaway certificate for 127.0.0.1, made with openssl at test time (never stored in the repo). */
+function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
 }
