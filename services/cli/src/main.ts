@@ -7,11 +7,13 @@ import type { CommandRegistrar } from './groups.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerPolicyPublishCommand } from './commands/policy-publish.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
+import { registerDevCommands } from './commands/dev.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
   registerPolicyPublishCommand,
   registerApprovalsCommands,
+  registerDevCommands,
 ];
 
 export function buildProgram(): Command {
