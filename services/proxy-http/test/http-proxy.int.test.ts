@@ -119,10 +119,13 @@ test('streaming: chunked and SSE pass through incrementally', async () => {
 });
 
 test('masked response above the cap: 502, never passed unmasked', async () => {
-  // /big is not under /customers, so use a field mask via the events rule? The cap applies to any masked JSON: make it masked.
-  const res = await curl(['-H', `Authorization: Bearer ${ciToken}`, `${h.proxyUrl}/r/api/customers?big=1`]);
-  assert.equal(res.status, 200, 'small masked JSON passes');
-  assert.ok(!res.body.includes('a@example.com'));
+  const res = await curl(['-H', `Authorization: Bearer ${ciToken}`, `${h.proxyUrl}/r/api/customers/export`]);
+  assert.equal(res.status, 502);
+  assert.equal(JSON.parse(res.body).error.code, 'PCL_ERR_MASK_LIMIT');
+  assert.ok(!res.body.includes('erika@example.com'));
+  const small = await curl(['-H', `Authorization: Bearer ${ciToken}`, `${h.proxyUrl}/r/api/customers`]);
+  assert.equal(small.status, 200, 'small masked JSON passes');
+  assert.ok(!small.body.includes('a@example.com'));
 });
 
 test('held, then granted: 202 with the approval id, the retry with Portcullis-Approval is forwarded once', async () => {

@@ -33,7 +33,7 @@ export async function startApiUpstream(): Promise<{ app: FastifyInstance; url: s
   app.post('/payments', async (req) => ({ paid: true, body: req.body }));
   app.post('/echo', async (req) => ({ echo: req.body }));
   app.get('/whoami', async (req) => ({ authorization: req.headers.authorization ?? null, cookie: req.headers.cookie ?? null }));
-  app.get('/big', async () => ({ blob: 'x'.repeat(2 * 1024 * 1024) }));
+  app.get('/customers/export', async () => ({ blob: 'x'.repeat(2 * 1024 * 1024), email: 'erika@example.com' }));
   app.get('/chunked', (_req, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/plain' });
