@@ -7,6 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { newId, nowIso, SessionChain, type ApprovalsTopicEvent, type CommandRequested, type Identity, type VerdictIssued } from '@portcullis/schemas';
 import { createCommandGate, createIdentityVerifier, createTestBus, eventually, silentLogger, type Bus, type CommandGate } from '@portcullis/kit';
 import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
@@ -79,7 +81,7 @@ let webhookConfig: { name: string; url: string; secretEnv: string; format: 'json
 
 async function startService(): Promise<ApprovalsService> {
   const s = await startApprovalsService({
-    bus, logger: silentLogger(), verifier, webhooks: webhookConfig, env,
+    bus, logger: silentLogger(), verifier, webhooks: webhookConfig, env, port: 0,
     webhookRetry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 1000 },
   });
   return s;
@@ -300,4 +302,29 @@ test('webhooks: signed deliveries, retries for a failing receiver, a stuck one d
   // The stuck receiver is being tried (each event given up on after three timeouts), in its own queue.
   assert.ok(received.stuck.length >= 1);
   assert.ok(eventsFor('stuck').length < 3 * 3, 'the stuck receiver is still behind');
+});
+
+test('the CLI lists, shows and grants through the API', async () => {
+  const { command, approvalId } = await hold(identities['ci-deploy']!, 'orders-db', "UPDATE orders SET status = 'cli' WHERE id = 5");
+  const bin = fileURLToPath(new URL('../../cli/bin/portcullis.js', import.meta.url));
+  const portcullis = (as: string, ...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'approvals', ...args], { env: { ...process.env, PORTCULLIS_APPROVALS_URL: service.url!, PORTCULLIS_TOKEN: tokens[as]! } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  const list = await portcullis('alice', 'list');
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`${approvalId}\\s+pending\\s+ci-deploy\\s+orders-db\\s+0/1`));
+  const self = await portcullis('bob', 'grant', approvalId);
+  assert.equal(self.status, 1);
+  assert.match(self.stderr, /PCL_ERR_FORBIDDEN: bob cannot approve/);
+  const granted = await portcullis('dave', 'grant', approvalId, '-m', 'via the CLI');
+  assert.equal(granted.status, 0, granted.stderr);
+  assert.match(granted.stdout, /^status: {4}granted$/m);
+  assert.match(granted.stdout, /^outcome: {3}granted by dave at .*: via the CLI$/m);
+  assert.equal((await final(command)).effect, 'allow');
 });
