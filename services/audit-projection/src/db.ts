@@ -13,10 +13,19 @@ export function schemaIdent(schema: string): string {
 }
 
 export function createPool(connectionString: string, max = 10): Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'portcullis-projection' });
+  const pool = new pg.Pool({ connectionString, max, application_name: 'portcullis-projection', types: { getTypeParser } as pg.CustomTypesConfig });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/** Timestamps as ISO 8601 strings and 64-bit counts as numbers, for this pool only (other code in the process keeps pg's defaults). */
+const TIMESTAMPTZ = 1184;
+const INT8 = 20;
+function getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === TIMESTAMPTZ) return (v) => new Date(v).toISOString();
+  if (oid === INT8) return (v) => Number(v);
+  return pg.types.getTypeParser(oid, format as 'text');
 }
 
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
