@@ -70,8 +70,14 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     }
     policy = next;
   }, { name: 'pdp-policies' });
-  const approvalsFollower: Follower = await followTopic(bus, 'approvals', (event) => {
+  // The first outcome of an approval in the log decides it; any later one (two expirers, a cancel after a
+  // grant) is ignored. `firstOutcome` comes from the log (approvals are keyed by id, so one partition
+  // holds all of an approval's events in order); `closed` from this run's own final verdicts.
+  const firstOutcome = new Map<string, bigint>();
+  const closed = new Set<string>();
+  const approvalsFollower: Follower = await followTopic(bus, 'approvals', (event, { offset }) => {
     if (event.type === 'ApprovalRequested') held.set(event.approvalId, { request: event, sessionId: event.sessionId });
+    else if (event.type !== 'ApprovalVoteRecorded' && !firstOutcome.has(event.approvalId)) firstOutcome.set(event.approvalId, BigInt(offset));
   }, { name: 'pdp-approvals' });
   await Promise.all([policyFollower.caughtUp, approvalsFollower.caughtUp]);
   logger.info({ version: policy.version }, 'policy state loaded');
@@ -125,18 +131,24 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     return outputs;
   }
 
-  function onApproval(event: ApprovalsTopicEvent): Output[] {
+  function onApproval(event: ApprovalsTopicEvent, offset: string): Output[] {
     if (event.type === 'ApprovalRequested') {
       held.set(event.approvalId, { request: event, sessionId: event.sessionId });
       return [];
     }
     if (event.type === 'ApprovalVoteRecorded') return [];
+    const first = firstOutcome.get(event.approvalId);
+    if (closed.has(event.approvalId) || (first !== undefined && first < BigInt(offset))) {
+      logger.info({ approvalId: event.approvalId, type: event.type }, 'approval already decided; later outcome ignored');
+      return [];
+    }
     const entry = held.get(event.approvalId);
     if (!entry) {
       logger.warn({ approvalId: event.approvalId, type: event.type }, 'approval outcome for an unknown approval');
       return [];
     }
     held.delete(event.approvalId);
+    closed.add(event.approvalId);
     const { request } = entry;
     const command = heldCommands.get(event.approvalId);
     heldCommands.delete(event.approvalId);
@@ -189,7 +201,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     }
     if (key === 'approvals') {
       try {
-        return onApproval(await bus.codec.decode('approvals', message.value));
+        return onApproval(await bus.codec.decode('approvals', message.value), message.offset);
       } catch (err) {
         return [deadLetter(topic, message, describeError(err))];
       }

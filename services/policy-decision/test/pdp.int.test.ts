@@ -72,6 +72,21 @@ test('published policy → commands → verdicts through the real broker and reg
   assert.equal(held.effect, 'hold');
   assert.equal(held.final, false);
   assert.ok(held.approvalId);
+  // Granted, then (a second approvals instance racing) expired: the first outcome decides, once.
+  const outcome = { eventId: newId(), occurredAt: nowIso(), sessionId: 's-pdp', approvalId: held.approvalId! };
+  await bus.publish('approvals', { ...outcome, type: 'ApprovalGranted', approvers: ['alice'] });
+  await bus.publish('approvals', { ...outcome, eventId: newId(), type: 'ApprovalExpired' });
+  const final = await gate.awaitFinal(write.commandId, { timeoutMs: 20_000 });
+  assert.equal(final.effect, 'mask', 'granted, and the PII mask rule still applies');
+  assert.match(final.reasons[0]!, /approved by alice/);
+  const finals = new Map<string, VerdictIssued>();
+  const audit = await bus.subscribe({ groupId: 'finals', topics: ['verdicts'], fromBeginning: true, handler: async ({ event }) => {
+    if (event.commandId === write.commandId && event.final) finals.set(event.eventId, event);
+  } });
+  await audit.ready;
+  await new Promise((r) => setTimeout(r, 3000));
+  await audit.stop();
+  assert.deepEqual([...finals.values()].map((v) => v.effect), ['mask'], 'exactly one final verdict');
 
   // A new version is followed without a restart; an invalid one is refused and the running version stays.
   const v2 = await publishPolicy({ bus, yamlText: examplePolicy.replace('automation never sees personal data', 'automation never sees personal data (v2)'), fileName: 'v2.yaml' });

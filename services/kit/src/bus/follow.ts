@@ -20,7 +20,7 @@ export interface Follower {
 export async function followTopic<K extends TopicKey>(
   bus: Bus,
   key: K,
-  handler: (event: EventOf<K>) => void | Promise<void>,
+  handler: (event: EventOf<K>, position: { partition: number; offset: string }) => void | Promise<void>,
   options: { name: string } = { name: 'follower' },
 ): Promise<Follower> {
   await bus.connect();
@@ -46,7 +46,7 @@ export async function followTopic<K extends TopicKey>(
     fromBeginning: true,
     maxWaitTimeInMs: 200,
     handler: async ({ event, partition, offset }) => {
-      await handler(event as EventOf<K>);
+      await handler(event as EventOf<K>, { partition, offset });
       const end = pending.get(partition);
       if (end !== undefined) settle(partition, BigInt(offset) + 1n >= end);
     },
