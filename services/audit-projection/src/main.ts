@@ -1,0 +1,38 @@
+/**
+ * The audit projection process: follows the topics into the audit view and
+ * serves the query API (without replay routes; the replay-projection process
+ * serves the full API — see docs/projections.md#processes).
+ */
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
+import { buildApp } from './api/app.ts';
+import { queryConfigFromEnv } from './config.ts';
+import { createPool } from './db.ts';
+import { projectionMetrics } from './metrics.ts';
+import { startAuditProjection } from './projection.ts';
+
+const logger = createLogger('audit-projection');
+const config = queryConfigFromEnv();
+const bus = createBus({ config: busConfigFromEnv('audit-projection'), logger });
+const pool = createPool(config.pgUrl);
+const metrics = projectionMetrics();
+const projection = await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics });
+let policy: PolicyState = initialPolicyState;
+const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
+const app = await buildApp({
+  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
+});
+await app.listen({ port: config.apiPort, host: config.apiHost });
+logger.info({ port: config.apiPort }, 'audit projection running, query API listening');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await app.close();
+    await policies.stop();
+    await projection.stop();
+    await bus.disconnect();
+    await pool.end();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * The replay projection process, serving the full query API (audit,
+ * identities, replay) — on PORTCULLIS_REPLAY_API_PORT (default 8091), or with
+ * PORTCULLIS_QUERY_API_ALL=1 as the single query API process on
+ * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
+ * docs/projections.md#processes.
+ */
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
+import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
+import { replayRoutes } from './routes.ts';
+import { startReplayProjection } from './projection.ts';
+
+const logger = createLogger('replay-projection');
+const config = queryConfigFromEnv();
+const bus = createBus({ config: busConfigFromEnv('replay-projection'), logger });
+const pool = createPool(config.pgUrl);
+const metrics = projectionMetrics();
+const replay = await startReplayProjection({ bus, pool, logger, schema: config.replaySchema, metrics });
+// PORTCULLIS_QUERY_API_ALL=1: this process also runs the audit projection and serves every route (one "query API" process).
+const all = process.env.PORTCULLIS_QUERY_API_ALL === '1';
+const audit = all ? await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics }) : undefined;
+let policy: PolicyState = initialPolicyState;
+const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
+const app = await buildApp({
+  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
+  routes: [replayRoutes({ pool, schema: config.replaySchema })],
+});
+const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8091));
+await app.listen({ port, host: config.apiHost });
+logger.info({ port }, 'replay projection running, query API listening');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await app.close();
+    await policies.stop();
+    await replay.stop();
+    await audit?.stop();
+    await bus.disconnect();
+    await pool.end();
+    process.exit(0);
+  });
+}
