@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HttpCommand } from '@portcullis/schemas';
-import { classifyKubernetesRequest, normalizePath } from '../../policy-decision/src/analysis/http.ts';
+import { classifyKubernetesRequest, normalizePath } from '@portcullis/policy-decision';
 import type { ProxiedResource } from './config.ts';
 import { credentialHeaderNames } from './credentials.ts';
 import { HttpProxyError } from './errors.ts';
