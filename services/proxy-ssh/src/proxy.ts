@@ -42,7 +42,7 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
   const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger };
   const sessions = new Set<SshSession>();
   const server = new ssh2.Server({ hostKeys: [hostKey.privateKey], ident: 'Portcullis' }, (conn, info) => {
-    const session = new SshSession(conn, `${info.ip}:${info.port}`, engine);
+    const session = new SshSession(conn, `${info.ip}:${info.port}`, typeof info.header?.versions?.software === 'string' ? info.header.versions.software : undefined, engine);
     sessions.add(session);
     session.start();
     void session.done.then(() => sessions.delete(session));

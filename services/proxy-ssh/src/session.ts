@@ -47,6 +47,8 @@ export class SshSession {
   constructor(
     private readonly conn: Connection,
     private readonly clientAddress: string,
+    /** The caller's SSH software version (e.g. OpenSSH_9.2p1), from its identification string. */
+    private readonly clientSoftware: string | undefined,
     private readonly deps: EngineDeps,
   ) {
     this.logger = deps.logger;
@@ -76,9 +78,9 @@ export class SshSession {
   private async openRecord(auth: Authenticated): Promise<boolean> {
     const resource = { name: auth.resource.name, kind: 'ssh' as const, tags: auth.resource.tags };
     this.record = new SessionRecord(newId(), auth.identity, resource, this.deps.sink, this.logger);
-    const software = (this.conn as unknown as { _protocol?: { _remoteIdentRaw?: string } })._protocol?._remoteIdentRaw;
+    const software = this.clientSoftware;
     try {
-      await this.record.opened({ clientAddress: this.clientAddress, ...(software ? { applicationName: software.trim() } : {}) });
+      await this.record.opened({ clientAddress: this.clientAddress, ...(software ? { applicationName: software } : {}) });
       this.logger.info({ sessionId: this.record.sessionId, subject: auth.identity.subject, resource: resource.name, targetUser: auth.targetUser, method: auth.method }, 'session opened');
       return true;
     } catch (err) {
