@@ -6,12 +6,20 @@ import { Command } from 'commander';
 import type { CommandRegistrar } from './groups.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerPolicyPublishCommand } from './commands/policy-publish.ts';
+import { registerProjectionCommands } from './commands/projections.ts';
+import { registerReplayCommand } from './commands/replay.ts';
+import { registerIdentityCommands } from './commands/identities.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
 import { registerDevCommands } from './commands/dev.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
   registerPolicyPublishCommand,
+  registerProjectionCommands,
+  registerReplayCommand,
+  registerIdentityCommands,
+  registerAuditCommands,
   registerApprovalsCommands,
   registerDevCommands,
 ];
