@@ -49,6 +49,8 @@ export const SshSettings = z
     /** How long a held command waits for its approval before it fails. */
     holdTimeoutMs: z.number().int().positive().default(15 * 60_000),
     connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** Interactive shells (pty + shell) are line-judged best effort; false refuses them so only exec runs. */
+    interactive: z.boolean().default(true),
     recording: z
       .object({
         /** Also record what the caller types (asciicast "i" events). Off by default: echo-less prompts carry passwords. */

@@ -239,6 +239,7 @@ export class SshSession {
     setActive: (a: { stream?: ClientChannel; recorder?: StreamRecorder }) => void,
   ): Promise<void> {
     const started = Date.now();
+    if (!this.deps.config.interactive) return endChannel(channel, "portcullis: interactive shells are disabled on this gateway; run commands as ssh <host> '<command>'", 1);
     const stream = await this.openTarget(channel, undefined, started, (t, cb) =>
       t.shell(pty ? { ...pty, ...window, term: pty.term } : false, {}, cb),
     );
