@@ -101,6 +101,9 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     heartbeatInterval: 3000,
     allowAutoTopicCreation: false,
     readUncommitted: false,
+    // Large fetches make large batches: one transaction per batch is what makes the projection fast.
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
   });
   await consumer.connect();
   await consumer.subscribe({ topics: topicNames, fromBeginning: true });
