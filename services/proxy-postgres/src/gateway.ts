@@ -4,6 +4,7 @@
  * callers' tokens are verified against the configured OpenID issuer.
  */
 import { createCommandGate, createIdentityVerifier, followTopic, type Bus, type Logger } from '@portcullis/kit';
+import { newId, nowIso } from '@portcullis/schemas';
 import type { ProxyConfig } from './config.ts';
 import { createPostgresProxy, type PostgresProxy } from './proxy.ts';
 
@@ -33,7 +34,13 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
   const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }] });
   const proxy = createPostgresProxy({
     config,
-    gate: { judge: gate.judge, awaitFinal: gate.awaitFinal, currentPolicyVersion: () => policyVersion },
+    gate: {
+      judge: gate.judge,
+      awaitFinal: gate.awaitFinal,
+      currentPolicyVersion: () => policyVersion,
+      cancelHold: ({ approvalId, sessionId, reason }) =>
+        bus.publish('approvals', { type: 'ApprovalCancelled', eventId: newId(), occurredAt: nowIso(), sessionId, approvalId, reason }),
+    },
     sink: { publish: (event) => bus.publish('sessionEvents', event) },
     verifier,
     logger,

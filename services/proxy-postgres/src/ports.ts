@@ -11,6 +11,8 @@ export interface CommandGate {
    * A prepared statement allowed under an older version is judged again at its next Execute.
    */
   currentPolicyVersion?(): number | undefined;
+  /** Withdraws a held statement's approval request (ApprovalCancelled) when no one waits for it any more. */
+  cancelHold?(hold: { approvalId: string; sessionId: string; reason: string }): Promise<void>;
 }
 
 /** Where the session record (SessionOpened, CommandCompleted, OutputRecorded, SessionClosed) goes. */

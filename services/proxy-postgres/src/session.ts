@@ -526,6 +526,8 @@ export class PostgresSession {
         try {
           verdict = await untilAborted(this.deps.gate.awaitFinal(event.commandId, { timeoutMs: this.deps.config.holdTimeoutMs, signal: abort.signal }), abort.signal);
         } catch (err) {
+          // Nobody waits for this statement any more: withdraw the approval request so approvers do not act on it.
+          void this.deps.gate.cancelHold?.({ approvalId, sessionId: event.sessionId, reason: abort.signal.aborted ? 'the client disconnected or cancelled while waiting' : 'the gateway stopped waiting for an approval' }).catch(() => undefined);
           if (abort.signal.aborted) throw err;
           return refuse(
             new PgClientError(SqlState.insufficientPrivilege, `Portcullis held this statement for approval ${approvalId} and it was not approved: ${(err as Error).message}`, { code: 'PCL_ERR_PG_HOLD_UNRESOLVED' }),
