@@ -55,17 +55,26 @@ interface Service {
   /** Resolves when it answers. */
   ready: () => Promise<boolean>;
   detail: string;
+  env?: Record<string, string>;
 }
 const services: Service[] = [
   { name: 'policy-decision', main: 'services/policy-decision/src/main.ts', ready: async () => true, detail: 'consuming portcullis.commands' },
   { name: 'proxy-postgres', main: 'services/proxy-postgres/src/main.ts', ready: () => portOpen(DEMO_PG_PORT), detail: `127.0.0.1:${DEMO_PG_PORT} (resource "demo")` },
+  { name: 'approvals', main: 'services/approvals/src/main.ts', ready: () => portOpen(8091), detail: 'http://127.0.0.1:8091 (approvals API)' },
+  {
+    name: 'projections',
+    main: 'services/replay-projection/src/main.ts',
+    env: { PORTCULLIS_QUERY_API_ALL: '1' },
+    ready: () => portOpen(8090),
+    detail: 'audit + replay projections, query API http://127.0.0.1:8090 (/docs/json)',
+  },
 ];
 
 const children: ChildProcess[] = [];
 const env = { ...process.env, PORTCULLIS_CONFIG: configFile };
 for (const s of services) {
   const out = openSync(join(logDir, `${s.name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, s.main)], { env, stdio: ['ignore', out, out], cwd: repoRoot });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, s.main)], { env: { ...env, ...s.env }, stdio: ['ignore', out, out], cwd: repoRoot });
   children.push(child);
   child.once('exit', (code) => {
     if (!stopping) console.error(`${pad(s.name)} exited (${code}); see ${join(logDir, `${s.name}.log`)}`);
@@ -82,6 +91,17 @@ Portcullis is running. Try it as the demo LLM agent (a real token from the local
        -c "SELECT name, email, card_number FROM customers"        # personal data masked
   psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
        -c "DROP TABLE customers"                                   # blocked by rule automation-no-destructive
+
+A write to production is held until a DBA approves it:
+
+  psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
+       -c "UPDATE orders SET status = 'refunded' WHERE id = 1"     # waits, printing the approval id
+  PORTCULLIS_TOKEN="$(npx portcullis dev token alice)" npx portcullis approvals grant <approval-id>
+
+What happened, as an auditor sees it (carol is in the auditors group):
+
+  PORTCULLIS_TOKEN="$(npx portcullis dev token carol)" npx portcullis audit sessions
+  PORTCULLIS_TOKEN="$(npx portcullis dev token carol)" npx portcullis replay <session-id>
 
 Logs: infra/.data/logs/   Stop: Ctrl-C (services), then npm run infra:down (stack).`);
 

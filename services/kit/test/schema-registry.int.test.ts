@@ -14,9 +14,9 @@ test('every topic schema is registered under <topic>-value with BACKWARD compati
     await bus.connect();
     for (const key of Object.keys(topics) as (keyof typeof topics)[]) {
       const subject = subjectOf(bus.names.of(key));
-      const config = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`).then((r) => r.json());
+      const config = (await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`).then((r) => r.json())) as { compatibilityLevel: string };
       assert.equal(config.compatibilityLevel, 'BACKWARD', subject);
-      const latest = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`).then((r) => r.json());
+      const latest = (await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`).then((r) => r.json())) as { schemaType: string; schema: string };
       assert.equal(latest.schemaType, 'JSON');
       assert.deepEqual(JSON.parse(latest.schema), jsonSchemaOf(topics[key].schema));
     }

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, ClientInfo, TcpipRequestInfo } from 'ssh2';
+import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, TcpipRequestInfo } from 'ssh2';
 import type { Logger } from 'pino';
 import { newId, type CommandRequested, type Detector, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
 import { describeError } from '@portcullis/kit';

@@ -1,6 +1,6 @@
 /**
  * The replay projection process, serving the full query API (audit,
- * identities, replay) — on PORTCULLIS_REPLAY_API_PORT (default 8091), or with
+ * identities, replay) — on PORTCULLIS_REPLAY_API_PORT (default 8092; approvals has 8091), or with
  * PORTCULLIS_QUERY_API_ALL=1 as the single query API process on
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
@@ -27,7 +27,7 @@ const app = await buildApp({
   verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
   routes: [replayRoutes({ pool, schema: config.replaySchema })],
 });
-const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8091));
+const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });
 logger.info({ port }, 'replay projection running, query API listening');
 

@@ -29,8 +29,8 @@ export function continueChain(state: ChainState, events: readonly ChainedEvent[]
     if (seen && seen.digest !== e.digest) return tampered(state, e);
     bySeq.set(e.seq, e);
   }
-  let seq = state.verified_seq;
-  let previous = state.verified_digest ?? GENESIS_DIGEST;
+  const seq = state.verified_seq;
+  const previous = state.verified_digest ?? GENESIS_DIGEST;
   const last = Math.max(seq, ...bySeq.keys());
   // Like verifyChain: a hole anywhere is reported before digests are checked.
   for (let s = seq + 1; s <= last; s++) {
