@@ -60,7 +60,8 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
         const name = cmd.subsystem ?? (cmd.forward ? `${cmd.forward.host}:${cmd.forward.port}` : '');
         return [{ kind: 'channel', label: () => `${cmd.channel}${name ? ` ${name}` : ''}`, channel: cmd.channel, name }];
       }
-      return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short([c.path, ...c.args].join(' '))}"`, command: c }));
+      const channel = cmd.kind === 'shell' && cmd.channel === 'shell' ? 'shell' : 'exec';
+      return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short([c.path, ...c.args].join(' '))}"`, command: c, channel }));
     }
     case 'http':
       return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}`, request: analysis }];

@@ -13,7 +13,7 @@ import type { CompiledRule, Glob } from './policy/compile.ts';
 /** `label` names the unit in reasons; computed only when a reason needs it. */
 export type Unit =
   | { kind: 'sql'; label: () => string; statement: SqlStatementAnalysis }
-  | { kind: 'shell'; label: () => string; command: SimpleCommandAnalysis }
+  | { kind: 'shell'; label: () => string; command: SimpleCommandAnalysis; channel: 'exec' | 'shell' }
   | { kind: 'channel'; label: () => string; channel: string; name: string }
   | { kind: 'http'; label: () => string; request: HttpAnalysis };
 
@@ -46,7 +46,7 @@ export function matchesUnit(rule: CompiledRule, unit: Unit, mode: Mode): boolean
     case 'shell':
       if (rule.sql || rule.http) return false;
       if (!rule.shell) return !(mode === 'covers' && unit.command.dynamic);
-      return matchesShell(rule.shell, unit.command, mode);
+      return matchesShell(rule.shell, unit.command, unit.channel, mode);
     case 'channel':
       // Port forwarding, agent forwarding and subsystems are admitted only by rules that name the channel.
       if (rule.sql || rule.http) return false;
@@ -83,8 +83,9 @@ function matchesSql(sql: SqlConditions, s: SqlStatementAnalysis, mode: Mode): bo
 
 type ShellConditions = NonNullable<CompiledRule['shell']>;
 
-function matchesShell(shell: ShellConditions, c: SimpleCommandAnalysis, mode: Mode): boolean {
-  if (shell.channels && !shell.channels.some((ch) => ch === 'exec' || ch === 'shell')) return false;
+function matchesShell(shell: ShellConditions, c: SimpleCommandAnalysis, channel: 'exec' | 'shell', mode: Mode): boolean {
+  // `channels: [exec]` admits exec requests only, not lines typed in an interactive shell.
+  if (shell.channels && !shell.channels.includes(channel)) return false;
   // A program computed at run time is admitted only by a rule that says it may be.
   if (mode === 'covers' && c.dynamic && !shell.dynamic) return false;
   if (shell.programs && !(shell.programs(c.program) || shell.programs(c.path))) return false;

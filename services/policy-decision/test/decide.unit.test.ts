@@ -132,7 +132,7 @@ const simple = (path: string, args: string[] = [], extra: Partial<SimpleCommandA
   ...extra,
 });
 const shellAnalysis = (...commands: SimpleCommandAnalysis[]): ShellAnalysis => ({ ok: true, kind: 'shell', commands });
-const shellCmd = (line: string, channel: 'exec' | 'subsystem' = 'exec', subsystem?: string) =>
+const shellCmd = (line: string, channel: 'exec' | 'shell' | 'subsystem' = 'exec', subsystem?: string) =>
   command({ kind: 'shell', commandLine: line, channel, ...(subsystem ? { subsystem } : {}) });
 
 describe('decide: shell commands, simple command by simple command', () => {
@@ -157,6 +157,16 @@ describe('decide: shell commands, simple command by simple command', () => {
     assert.equal(dynLs.effect, 'block');
     const echo = decide(shellCmd('echo $HOME'), shellAnalysis(simple('echo', ['$HOME'], { dynamic: true })), shellPolicy);
     assert.deepEqual([echo.effect, echo.ruleIds], ['allow', ['dynamic-echo']]);
+  });
+  it('a rule for the exec channel does not admit the same line typed in an interactive shell', () => {
+    const execOnly = givenPolicy(`apiVersion: portcullis/v1
+rules:
+  - { id: exec-ls, effect: allow, match: { protocol: ssh, shell: { channels: [exec], programs: [ls] } } }
+`);
+    assert.equal(decide(shellCmd('ls'), shellAnalysis(simple('ls')), execOnly).effect, 'allow');
+    assert.equal(decide(shellCmd('ls', 'shell'), shellAnalysis(simple('ls')), execOnly).effect, 'block');
+    // Without `channels`, a rule covers both.
+    assert.equal(decide(shellCmd('ls /var/log/x', 'shell'), shellAnalysis(simple('ls', ['/var/log/x'])), shellPolicy).effect, 'allow');
   });
   it('subsystem channels are admitted only by rules naming the channel', () => {
     const sftp = decide(shellCmd('', 'subsystem', 'sftp'), shellAnalysis(), shellPolicy);
