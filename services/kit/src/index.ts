@@ -5,3 +5,4 @@ export * from './bus/index.ts';
 export * from './testing.ts';
 export * from './identity/index.ts';
 export * from './masking/index.ts';
+export * from './session-record.ts';

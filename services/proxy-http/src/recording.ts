@@ -1,5 +1,5 @@
-import { newId, nowIso, SessionChain, type CommandRequested, type HttpCommand, type Identity, type ResourceRef, type SessionTopicEvent, type VerdictIssued } from '@portcullis/schemas';
-import { maskText, ALL_DETECTORS, type Logger } from '@portcullis/kit';
+import { newId, type HttpCommand, type Identity, type ResourceRef, type VerdictIssued } from '@portcullis/schemas';
+import { maskText, ALL_DETECTORS, SessionRecord, type Logger } from '@portcullis/kit';
 import type { CommandGate, SessionEventSink } from './ports.ts';
 
 /**
@@ -12,8 +12,7 @@ import type { CommandGate, SessionEventSink } from './ports.ts';
 export class RequestSession {
   readonly sessionId = `http-${newId()}`;
   readonly commandId = newId();
-  private readonly chain = new SessionChain();
-  private readonly startedAt = Date.now();
+  private readonly record: SessionRecord;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -21,38 +20,20 @@ export class RequestSession {
     private readonly deps: { sink: SessionEventSink; gate: CommandGate; logger: Logger },
     readonly identity: Identity,
     readonly resource: ResourceRef,
-  ) {}
-
-  private base(type: string) {
-    return { type, eventId: newId(), occurredAt: nowIso(), sessionId: this.sessionId };
+  ) {
+    this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger);
   }
 
-  async open(clientAddress: string, userAgent?: string): Promise<void> {
-    const event = this.chain.next({
-      ...this.base('SessionOpened'),
-      identity: this.identity,
-      resource: this.resource,
-      protocol: 'http' as const,
-      clientAddress,
-      ...(userAgent ? { applicationName: userAgent.slice(0, 200) } : {}),
-    });
-    await this.deps.sink.publish(event as SessionTopicEvent);
+  open(clientAddress: string, userAgent?: string): Promise<void> {
+    return this.record.opened({ clientAddress, ...(userAgent ? { applicationName: userAgent } : {}) });
   }
 
-  async judge(command: HttpCommand, timeoutMs: number, reason?: string): Promise<VerdictIssued> {
-    const requested = this.chain.next({
-      ...this.base('CommandRequested'),
-      commandId: this.commandId,
-      identity: this.identity,
-      resource: this.resource,
-      protocol: 'http' as const,
-      command,
-      ...(reason ? { reason: reason.slice(0, 2000) } : {}),
-    }) as CommandRequested;
+  judge(command: HttpCommand, timeoutMs: number, reason?: string): Promise<VerdictIssued> {
+    const requested = this.record.commandRequested(command, reason?.slice(0, 2000), this.commandId);
     return this.deps.gate.judge(requested, { timeoutMs });
   }
 
-  /** Queues the closing events (in chain order); failures are logged, the response is already gone. */
+  /** Records the closing events (in chain order); failures are logged, the response is already gone. */
   complete(outcome: {
     status: 'executed' | 'failed' | 'refused' | 'cancelled';
     tag?: string;
@@ -65,38 +46,24 @@ export class RequestSession {
   }): Promise<void> {
     if (this.closed) return this.tail;
     this.closed = true;
-    const durationMs = Date.now() - this.startedAt;
-    const events: Record<string, unknown>[] = [
-      {
-        ...this.base('CommandCompleted'),
-        commandId: outcome.commandId ?? this.commandId,
-        status: outcome.status,
-        ...(outcome.tag ? { tag: outcome.tag } : {}),
-        ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
-        durationMs,
-      },
-    ];
+    const commandId = outcome.commandId ?? this.commandId;
+    this.record.commandCompleted({
+      commandId,
+      status: outcome.status,
+      durationMs: Date.now() - this.record.openedAt,
+      ...(outcome.tag ? { tag: outcome.tag } : {}),
+      ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
+    });
     if (outcome.excerpt) {
-      events.push({
-        ...this.base('OutputRecorded'),
-        commandId: outcome.commandId ?? this.commandId,
+      this.record.outputRecorded({
+        commandId,
         format: 'http',
         // Second line of defence: whatever the verdict, the record gets the content detectors.
         text: scrub(maskText(outcome.excerpt.text, ALL_DETECTORS), outcome.scrub ?? []),
         truncated: outcome.excerpt.truncated,
       });
     }
-    events.push({ ...this.base('SessionClosed'), ...(outcome.closeReason ? { reason: outcome.closeReason } : {}), durationMs });
-    this.tail = this.tail.then(async () => {
-      for (const e of events) {
-        try {
-          await this.deps.sink.publish(this.chain.next(e) as SessionTopicEvent);
-        } catch (err) {
-          this.deps.logger.error({ sessionId: this.sessionId, type: e.type, err: (err as Error).message }, 'session event could not be written');
-          return;
-        }
-      }
-    });
+    this.tail = this.record.closed(outcome.closeReason);
     return this.tail;
   }
 }

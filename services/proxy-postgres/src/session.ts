@@ -9,7 +9,7 @@ import { CancelRegistry } from './cancel-registry.ts';
 import { readCredential, type PostgresResource, type ProxyConfig } from './config.ts';
 import { analyseCopyToStdout } from './copy-statement.ts';
 import { fatal, notice, PgClientError, SqlState } from './errors.ts';
-import { SessionRecord } from './events.ts';
+import { SessionRecord } from '@portcullis/kit';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
@@ -201,7 +201,7 @@ export class PostgresSession {
     }
     this.resource = resource;
     this.logger = this.logger.child({ resource: resource.name, subject: this.caller.identity.subject });
-    const record = new SessionRecord(this.sessionId, this.caller.identity, { name: resource.name, kind: 'postgres', tags: resource.tags }, this.deps.sink, this.logger);
+    const record = new SessionRecord(this.sessionId, this.caller.identity, { name: resource.name, kind: 'postgres', tags: resource.tags }, 'postgres', this.deps.sink, this.logger);
     try {
       await record.opened({
         clientAddress: `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`,
@@ -803,6 +803,7 @@ export class PostgresSession {
     if (taken.rows.length === 0 && !run.parameters?.length) return;
     this.record.outputRecorded({
       commandId: run.commandId,
+      format: 'rows',
       columns: taken.columns,
       rows: taken.rows,
       truncated: taken.truncated,

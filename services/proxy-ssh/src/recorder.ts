@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Detector } from '@portcullis/schemas';
 import { maskText } from '@portcullis/kit';
-import type { AsciicastEvent } from './events.ts';
+/** asciicast v2 event: [seconds since the session opened, 'o' output | 'i' input | 'r' resize, data]. */
+export type AsciicastEvent = [number, 'o' | 'i' | 'r', string];
 
 export interface StreamRecorderOptions {
   /** Seconds since session start (the asciicast clock). */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { newId, type CommandRequested, type Detector, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
 import { describeError } from '@portcullis/kit';
 import type { SshProxyConfig } from './config.ts';
-import { SessionRecord } from './events.ts';
+import { SessionRecord } from '@portcullis/kit';
 import { attachHandshake, type Authenticated } from './handshake.ts';
 import type { KeyStore } from './key-store.ts';
 import { LineEditor } from './line-editor.ts';
@@ -77,7 +77,7 @@ export class SshSession {
 
   private async openRecord(auth: Authenticated): Promise<boolean> {
     const resource = { name: auth.resource.name, kind: 'ssh' as const, tags: auth.resource.tags };
-    this.record = new SessionRecord(newId(), auth.identity, resource, this.deps.sink, this.logger);
+    this.record = new SessionRecord(newId(), auth.identity, resource, 'ssh', this.deps.sink, this.logger);
     const software = this.clientSoftware;
     try {
       await this.record.opened({ clientAddress: this.clientAddress, ...(software ? { applicationName: software } : {}) });
@@ -364,7 +364,7 @@ export class SshSession {
     const settings = this.deps.config.recording;
     const recorder = new StreamRecorder({
       clock: () => this.record!.elapsed(),
-      emit: (batch) => this.record!.outputRecorded({ ...(commandId ? { commandId } : {}), ...batch }),
+      emit: (batch) => this.record!.outputRecorded({ ...(commandId ? { commandId } : {}), format: 'stream', ...batch }),
       detectors,
       recordInput: settings.input,
       flushMs: settings.flushMs,

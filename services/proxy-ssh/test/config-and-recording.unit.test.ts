@@ -4,7 +4,7 @@ import ssh2 from 'ssh2';
 import { parseLogin, parseSshProxyConfig } from '../src/config.ts';
 import { fingerprintOf } from '../src/host-key.ts';
 import { StreamRecorder } from '../src/recorder.ts';
-import type { AsciicastEvent } from '../src/events.ts';
+import type { AsciicastEvent } from '../src/recorder.ts';
 
 const fp = `SHA256:${'a'.repeat(43)}`;
 const document = {

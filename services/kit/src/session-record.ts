@@ -2,52 +2,66 @@ import {
   newId,
   nowIso,
   SessionChain,
+  type Command,
   type CommandCompleted,
   type CommandRequested,
   type Identity,
   type OutputRecorded,
+  type Protocol,
   type ResourceRef,
   type SessionClosed,
   type SessionOpened,
   type SessionTopicEvent,
-  type SqlCommand,
 } from '@portcullis/schemas';
-import type { Logger } from 'pino';
-import type { SessionEventSink } from './ports.ts';
+import type { Logger } from './logger.ts';
+
+/** Where a proxy's session record goes (portcullis.session-events in production). */
+export interface SessionEventSink {
+  publish(event: SessionTopicEvent): Promise<void>;
+}
+
+type Envelope = 'type' | 'eventId' | 'occurredAt' | 'sessionId' | 'seq' | 'digest';
+export type OutputBody = Omit<OutputRecorded, Envelope>;
 
 /**
- * Every event this engine writes about a session is built here, so one
+ * Every event a proxy writes about one session is built here, so one
  * SessionChain stamps seq + digest across portcullis.commands and
- * portcullis.session-events in the order the events happen.
+ * portcullis.session-events in the order things happen, and session events
+ * are published one after another in seq order. Shared by every proxy.
  */
 export class SessionRecord {
   private readonly chain = new SessionChain();
-  /** Session events are published one after another, in seq order. */
   private publishing: Promise<void> = Promise.resolve();
-  private readonly openedAt = Date.now();
+  readonly openedAt = Date.now();
 
   constructor(
     readonly sessionId: string,
     readonly identity: Identity,
     readonly resource: ResourceRef,
+    readonly protocol: Protocol,
     private readonly sink: SessionEventSink,
     private readonly logger: Logger,
   ) {}
 
-  commandRequested(command: SqlCommand, reason: string | undefined): CommandRequested {
-    const event = {
+  /** Seconds since the session opened (the asciicast clock). */
+  elapsed(): number {
+    return Math.round(Date.now() - this.openedAt) / 1000;
+  }
+
+  /** The CommandRequested for the next command, chained; the caller publishes it through the gate. */
+  commandRequested(command: Command, reason?: string, commandId: string = newId()): CommandRequested {
+    return this.chain.next({
       type: 'CommandRequested' as const,
       eventId: newId(),
       occurredAt: nowIso(),
       sessionId: this.sessionId,
-      commandId: newId(),
+      commandId,
       identity: this.identity,
       resource: this.resource,
-      protocol: 'postgres' as const,
+      protocol: this.protocol,
       command,
       ...(reason ? { reason } : {}),
-    };
-    return this.chain.next(event) as CommandRequested;
+    }) as CommandRequested;
   }
 
   /** Awaited: a session whose opening cannot be recorded does not start. */
@@ -59,9 +73,9 @@ export class SessionRecord {
       sessionId: this.sessionId,
       identity: this.identity,
       resource: this.resource,
-      protocol: 'postgres',
+      protocol: this.protocol,
       clientAddress: details.clientAddress,
-      ...(details.applicationName ? { applicationName: details.applicationName } : {}),
+      ...(details.applicationName ? { applicationName: details.applicationName.slice(0, 200) } : {}),
       ...(details.reason ? { reason: details.reason } : {}),
     };
     return this.emit(event);
@@ -83,18 +97,14 @@ export class SessionRecord {
     void this.emit(event).catch(() => undefined);
   }
 
-  outputRecorded(details: { commandId: string; columns: string[]; rows: (string | null)[][]; truncated: boolean; text?: string }): void {
+  /** Result rows (format rows), a terminal stream batch (format stream) or a response excerpt (format http), already masked. */
+  outputRecorded(body: OutputBody): void {
     const event: Omit<OutputRecorded, 'seq' | 'digest'> = {
       type: 'OutputRecorded',
       eventId: newId(),
       occurredAt: nowIso(),
       sessionId: this.sessionId,
-      commandId: details.commandId,
-      format: 'rows',
-      columns: details.columns,
-      rows: details.rows,
-      truncated: details.truncated,
-      ...(details.text !== undefined ? { text: details.text } : {}),
+      ...body,
     };
     void this.emit(event).catch(() => undefined);
   }
@@ -112,10 +122,16 @@ export class SessionRecord {
     await this.emit(event).catch(() => undefined);
   }
 
+  /** Resolves when every event queued so far is published (or failed). */
+  settled(): Promise<void> {
+    return this.publishing;
+  }
+
   private emit(body: Record<string, unknown>): Promise<void> {
     const event = this.chain.next(body) as unknown as SessionTopicEvent;
     const published = this.publishing.then(() => this.sink.publish(event));
     this.publishing = published.catch((err: Error) => {
+      // The chain now has a gap at this seq; the audit projection reports it as such.
       this.logger.error({ sessionId: this.sessionId, eventType: event.type, seq: event.seq, err: err.message }, 'session event not recorded');
     });
     return published;
