@@ -9,7 +9,11 @@ function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ level, log }) => {
     const { message, ...extra } = log;
     const fields = { namespace: log.namespace, ...extra };
-    if (level === KafkaLogLevel.ERROR) logger.error(fields, message);
+    // A transaction right after another meets CONCURRENT_TRANSACTIONS until the broker has written the
+    // previous markers; kafkajs retries it at once and logs each try as an error. It is routine: debug.
+    const routine = typeof extra.error === 'string' && extra.error.includes('another concurrent operation on the same transaction');
+    if (routine) logger.debug(fields, message);
+    else if (level === KafkaLogLevel.ERROR) logger.error(fields, message);
     else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
     else logger.debug(fields, message);
   };
