@@ -15,7 +15,7 @@
  */
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import { newId, type EventOf, type TopicKey } from '@portcullis/schemas';
-import { describeError, type Bus, type Logger } from '@portcullis/kit';
+import { deadLetterRecord, describeError, type Bus, type Logger } from '@portcullis/kit';
 import { inTransaction, schemaIdent, type Pool, type PoolClient } from './db.ts';
 import { projectionMetrics, type ProjectionMetrics } from './metrics.ts';
 
@@ -121,21 +121,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string): Promise<void> {
     logger.warn({ projection: label, topic, partition, offset: message.offset, reason }, 'event sent to the dead-letter topic');
-    await producer.send({
-      topic: bus.names.deadLetter,
-      acks: -1,
-      messages: [{
-        key: message.key,
-        value: message.value,
-        headers: {
-          'portcullis-dlq-reason': reason.slice(0, 1000),
-          'portcullis-dlq-topic': topic,
-          'portcullis-dlq-partition': String(partition),
-          'portcullis-dlq-offset': message.offset,
-          'portcullis-dlq-group': `projection:${definition.name}`,
-        },
-      }],
-    });
+    await producer.send({ topic: bus.names.deadLetter, acks: -1, messages: [deadLetterRecord({ topic, partition, group: `projection:${definition.name}` }, message, reason)] });
     metrics.deadLetters.inc({ projection: label, topic });
     metrics.errors.inc({ projection: label, kind: 'dead-letter' });
   }

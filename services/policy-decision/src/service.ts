@@ -20,7 +20,7 @@ import {
   type VerdictIssued,
   topics,
 } from '@portcullis/schemas';
-import { describeError, followTopic, type Bus, type Follower, type Logger } from '@portcullis/kit';
+import { deadLetterRecord, describeError, followTopic, type Bus, type Follower, type Logger } from '@portcullis/kit';
 import { evaluate, advanceSession } from './evaluate.ts';
 import { emptySqlSession, type SqlSessionState } from './analysis/sql.ts';
 import { evolvePolicyState, initialPolicyState, withKnownResources, type PolicyState } from './policy/state.ts';
@@ -52,7 +52,7 @@ interface Held {
 interface Output {
   key: TopicKey | 'dead-letter';
   event?: unknown;
-  raw?: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> };
+  raw?: Message;
 }
 
 export async function startPolicyDecisionService({ bus, logger, transactionalId = 'portcullis-pdp-0', knownResources }: PolicyDecisionOptions): Promise<PolicyDecisionService> {
@@ -199,29 +199,29 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     if (analysis) sessions.set(command.sessionId, advanceSession(sessions.get(command.sessionId) ?? emptySqlSession(), command, analysis));
   }
 
-  async function process(topic: string, message: KafkaMessage): Promise<Output[]> {
+  async function process(topic: string, partition: number, message: KafkaMessage): Promise<Output[]> {
     const key = bus.names.keyOf(topic);
     if (key === 'commands') {
       try {
         return await onCommand(await bus.codec.decode('commands', message.value));
       } catch (err) {
-        return refuseUndecodable(message, describeError(err));
+        return refuseUndecodable(partition, message, describeError(err));
       }
     }
     if (key === 'approvals') {
       try {
         return onApproval(await bus.codec.decode('approvals', message.value), message.offset);
       } catch (err) {
-        return [deadLetter(topic, message, describeError(err))];
+        return [deadLetter(topic, partition, message, describeError(err))];
       }
     }
-    return [deadLetter(topic, message, `unexpected topic ${topic}`)];
+    return [deadLetter(topic, partition, message, `unexpected topic ${topic}`)];
   }
 
   /** A command that fails validation still gets a block verdict when its ids can be read; otherwise it is dead-lettered. */
-  function refuseUndecodable(message: KafkaMessage, reason: string): Output[] {
+  function refuseUndecodable(partition: number, message: KafkaMessage, reason: string): Output[] {
     const ids = readIds(message.value);
-    const out: Output[] = [deadLetter(bus.names.of('commands'), message, reason)];
+    const out: Output[] = [deadLetter(bus.names.of('commands'), partition, message, reason)];
     if (ids) {
       out.push({
         key: 'verdicts',
@@ -231,9 +231,9 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     return out;
   }
 
-  function deadLetter(topic: string, message: KafkaMessage, reason: string): Output {
+  function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string): Output {
     logger.warn({ topic, offset: message.offset, reason }, 'message sent to the dead-letter topic');
-    return { key: 'dead-letter', raw: { key: message.key, value: message.value, headers: { 'portcullis-dlq-reason': reason.slice(0, 1000), 'portcullis-dlq-topic': topic, 'portcullis-dlq-offset': message.offset, 'portcullis-dlq-group': groupId } } };
+    return { key: 'dead-letter', raw: deadLetterRecord({ topic, partition, group: groupId }, message, reason) };
   }
 
   const commitInTransaction = createTransactionCommitter(producer, groupId);
@@ -244,7 +244,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
       const outputs: Output[] = [];
-      for (const message of batch.messages) outputs.push(...(await process(batch.topic, message)));
+      for (const message of batch.messages) outputs.push(...(await process(batch.topic, batch.partition, message)));
       const messages = new Map<string, Message[]>();
       for (const out of outputs) {
         const topicName = out.key === 'dead-letter' ? bus.names.deadLetter : bus.names.of(out.key);

@@ -21,7 +21,7 @@ import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import type { ApprovalsTopicEvent } from '@portcullis/schemas';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { describeError, PortcullisError, type Bus, type Logger } from '@portcullis/kit';
+import { deadLetterRecord, describeError, PortcullisError, type Bus, type Logger } from '@portcullis/kit';
 import type { ApprovalState } from '../decider.ts';
 import { EVENT_TYPE_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signPayload } from './signature.ts';
 import { slackMessage } from './slack.ts';
@@ -150,18 +150,7 @@ export async function startWebhookDispatcher({
     await deadLetters.send({
       topic: bus.names.deadLetter,
       acks: -1,
-      messages: [{
-        key: message.key,
-        value: message.value,
-        headers: {
-          'portcullis-dlq-reason': reason.slice(0, 1000),
-          'portcullis-dlq-topic': topic,
-          'portcullis-dlq-partition': String(partition),
-          'portcullis-dlq-offset': message.offset,
-          'portcullis-dlq-group': groupId,
-          'portcullis-webhook': endpoint.name,
-        },
-      }],
+      messages: [deadLetterRecord({ topic, partition, group: groupId }, message, reason, { 'portcullis-webhook': endpoint.name })],
     });
   }
 

@@ -6,3 +6,4 @@ export * from './subscriber.ts';
 export * from './request-reply.ts';
 export * from './kafka.ts';
 export * from './follow.ts';
+export * from './dead-letter.ts';

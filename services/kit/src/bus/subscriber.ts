@@ -4,6 +4,7 @@ import { describeError, PortcullisError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { EventCodec } from './schema-registry.ts';
 import type { TopicNames } from './names.ts';
+import { deadLetterRecord } from './dead-letter.ts';
 
 export interface DeliveredEvent<K extends TopicKey> {
   topicKey: K;
@@ -82,23 +83,7 @@ export async function startSubscription<K extends TopicKey>(options: Subscriptio
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string): Promise<void> {
     logger.warn({ topic, partition, offset: message.offset, reason }, 'message sent to the dead-letter topic');
-    await producer.send({
-      topic: names.deadLetter,
-      acks: -1,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            'portcullis-dlq-reason': reason.slice(0, 1000),
-            'portcullis-dlq-topic': topic,
-            'portcullis-dlq-partition': String(partition),
-            'portcullis-dlq-offset': message.offset,
-            'portcullis-dlq-group': groupId,
-          },
-        },
-      ],
-    });
+    await producer.send({ topic: names.deadLetter, acks: -1, messages: [deadLetterRecord({ topic, partition, group: groupId }, message, reason)] });
     options.onDeadLetter?.({ topic, partition, offset: message.offset, reason });
   }
 
