@@ -1,8 +1,10 @@
+import type { ChainState } from './integrity.ts';
 /**
  * Rows of the audit view as the tables hold them (snake_case, one field per
  * column). `evolve*` functions build them from events; tables.ts writes them.
  */
-export interface SessionRow {
+/** A session of the audit view; its integrity columns are the chain state (integrity.ts). */
+export interface SessionRow extends ChainState {
   session_id: string;
   protocol: string | null;
   identity_subject: string | null;
@@ -23,12 +25,6 @@ export interface SessionRow {
   duration_ms: number | null;
   last_event_at: string | null;
   last_seq: number;
-  verified_seq: number;
-  verified_digest: string | null;
-  integrity: 'ok' | 'gap' | 'tampered';
-  missing_seq: number | null;
-  tampered_seq: number | null;
-  tampered_event_id: string | null;
 }
 
 export interface CommandRow {
