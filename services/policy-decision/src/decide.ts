@@ -90,6 +90,9 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
   const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : [];
+  // Refused by construction, before any rule: the gateway could no longer read later statements as the target does.
+  const refused = analysis.kind === 'sql' ? analysis.statements.find((s) => s.refused !== undefined)?.refused : undefined;
+  if (refused !== undefined) return blocked(refused, version, classes);
   const rules = policy.rules.filter((r) => matchesContext(r, command));
   const units = unitsOf(command, analysis);
   const defaultEffect = policy.defaultEffect;

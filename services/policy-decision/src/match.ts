@@ -78,6 +78,8 @@ function matchesSql(sql: SqlConditions, s: SqlStatementAnalysis, mode: Mode): bo
   if (sql.kinds && !sql.kinds(s.kind)) return false;
   if (sql.tables && !over(s.tables, (t) => tableMatches(sql.tables!, t), mode)) return false;
   if (sql.functions && !over(s.functions, (f) => functionMatches(sql.functions!, f), mode)) return false;
+  // A settings condition is about statements that change settings: it never covers one that changes none.
+  if (sql.settings && !((s.settings?.length ?? 0) > 0 && over(s.settings!, sql.settings, mode))) return false;
   return true;
 }
 

@@ -140,7 +140,7 @@ export class TargetCatalog {
   /** One catalog request at a time on the shared connection; a broken connection is replaced. */
   private exclusive<T>(work: (conn: TargetConnection) => Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
-      this.connection ??= connectTarget(this.resource, readCredential(this.resource), { application_name: 'portcullis-catalog' });
+      this.connection ??= connectTarget(this.resource, readCredential(this.resource), { application_name: 'portcullis-catalog', client_encoding: 'UTF8' });
       let conn: TargetConnection;
       try {
         conn = await this.connection;

@@ -3,7 +3,8 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Identity } from '@portcullis/schemas';
 import { fatal, PgClientError, SqlState } from './errors.ts';
 import type { IdentityVerifier } from './ports.ts';
-import { extractReason } from './startup-options.ts';
+import { judgeStartupSetting } from '@portcullis/kit';
+import { BackendOptionRefused, parseBackendOptions } from './startup-options.ts';
 import { encodeAuthenticationCleartextPassword, encodeNegotiateProtocolVersion, encodeSslResponse } from './wire/backend-messages.ts';
 import { MAX_MESSAGE_BYTES, MAX_STARTUP_PACKET_BYTES, MessageFramer, ProtocolViolation } from './wire/framing.ts';
 import { decodePassword, decodeStartupPacket } from './wire/frontend-messages.ts';
@@ -16,7 +17,11 @@ export interface AuthenticatedCaller {
   framer: MessageFramer;
   identity: Identity;
   resourceName: string;
-  /** Startup parameters to pass to the target (user, database and the Portcullis reason removed). */
+  /**
+   * The caller's settings that pass to the target: only harmless ones
+   * (kit/postgres/settings.ts), from the startup packet and from `-c` in
+   * `options`, in that order. The target connector adds the pinned ones.
+   */
   targetParameters: Record<string, string>;
   applicationName: string | undefined;
   reason: string | undefined;
@@ -35,8 +40,8 @@ export interface HandshakeOptions {
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const MAX_PASSWORD_MESSAGE_BYTES = 64 * 1024;
-/** Parameters the proxy sets itself or does not support. */
-const NOT_FORWARDED = new Set(['user', 'database', 'options', 'replication']);
+/** Startup parameters the proxy reads itself; every other one is a setting for the target. */
+const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.');
@@ -58,6 +63,49 @@ async function startTls(socket: Socket, secureContext: SecureContext): Promise<T
     secure.once('error', onError);
   });
   return secure;
+}
+
+/** A setting the caller asked for at startup that Portcullis does not pass on: the connection ends with FATAL naming it. */
+function settingRefused(parameter: string, reason: string): PgClientError {
+  return new PgClientError(SqlState.insufficientPrivilege, `Portcullis does not accept the startup parameter ${parameter}: ${reason}`, {
+    severity: 'FATAL',
+    code: 'PCL_ERR_PG_STARTUP_PARAMETER',
+    hint: 'the gateway owns the session settings; connect without it (see docs/protocols/postgres.md, "Session settings")',
+  });
+}
+
+/**
+ * The caller's startup parameters and `options`, judged by the same list as
+ * SQL SET: harmless settings pass, anything else refuses the connection.
+ */
+export function callerSettings(parameters: Record<string, string>): { reason: string | undefined; targetParameters: Record<string, string> } {
+  const targetParameters: Record<string, string> = {};
+  const pass = (shownAs: string, name: string, value: string): void => {
+    const judged = judgeStartupSetting(name, value);
+    if (!judged.ok && judged.name === 'client_encoding') {
+      throw new PgClientError(SqlState.featureNotSupported, `Portcullis does not accept client_encoding ${value}: ${judged.reason}`, {
+        severity: 'FATAL',
+        code: 'PCL_ERR_PG_CLIENT_ENCODING',
+        hint: 'use UTF8 or another ASCII-safe encoding (LATIN1…10, WIN125x, KOI8R/U, EUC_JP/KR/CN)',
+      });
+    }
+    if (!judged.ok) throw settingRefused(shownAs, judged.reason);
+    targetParameters[judged.name] = value;
+  };
+  for (const [name, value] of Object.entries(parameters)) {
+    // _pq_.* are protocol extensions, answered by NegotiateProtocolVersion and never forwarded.
+    if (NOT_SETTINGS.has(name) || name.startsWith('_pq_.')) continue;
+    pass(`"${name}"`, name, value);
+  }
+  let options: ReturnType<typeof parseBackendOptions>;
+  try {
+    options = parseBackendOptions(parameters.options);
+  } catch (err) {
+    if (err instanceof BackendOptionRefused) throw settingRefused('"options"', err.message);
+    throw err;
+  }
+  for (const { name, value } of options.settings) pass(`"options" (-c ${name})`, name, value);
+  return { reason: options.reason, targetParameters };
 }
 
 /**
@@ -139,12 +187,7 @@ export async function acceptCaller(rawSocket: Socket, options: HandshakeOptions)
     });
   }
 
-  const { reason, options: remainingOptions } = extractReason(parameters.options);
-  const targetParameters: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parameters)) {
-    if (!NOT_FORWARDED.has(name) && !name.startsWith('_pq_.')) targetParameters[name] = value;
-  }
-  if (remainingOptions) targetParameters.options = remainingOptions;
+  const { reason, targetParameters } = callerSettings(parameters);
   const { framer } = frames.release();
   framer.setTyped(true, MAX_MESSAGE_BYTES);
   return {

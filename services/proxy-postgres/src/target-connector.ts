@@ -3,12 +3,14 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { AuthenticationMD5Password, BackendKeyDataMessage, ParameterStatusMessage, ReadyForQueryMessage } from 'pg-protocol/dist/messages.js';
+import { PINNED_TARGET_SETTINGS } from '@portcullis/kit';
 import { createScramClient, md5PasswordResponse } from './auth/scram.ts';
 import type { PostgresResource } from './config.ts';
 import { decodeNoticeFields, type NoticeFields, type TransactionStatus } from './wire/backend-messages.ts';
 import { parseBackendMessage } from './wire/backend-parser.ts';
 import { MAX_MESSAGE_BYTES, MessageFramer } from './wire/framing.ts';
 import { SocketFrames } from './wire/socket-frames.ts';
+import { encodeStartupMessage } from './wire/startup-message.ts';
 
 /** An authenticated connection to the target, ready for the first query. */
 export interface TargetConnection {
@@ -106,6 +108,22 @@ async function upgradeToTls(socket: Socket, resource: PostgresResource): Promise
 }
 
 /**
+ * What the target's StartupMessage carries: the caller's (already judged)
+ * settings, then the gateway's identity for the target and the pinned
+ * settings last, so that no caller parameter can override them — PostgreSQL
+ * applies startup parameters in order, and their values become the session's
+ * reset values (RESET and DEFAULT return to them).
+ */
+export function targetStartupParameters(resource: PostgresResource, clientParameters: Record<string, string>): Array<[string, string]> {
+  const reserved = new Set(['user', 'database', 'options', 'replication', ...Object.keys(PINNED_TARGET_SETTINGS)]);
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(clientParameters)) if (!reserved.has(name.toLowerCase())) out.push([name, value]);
+  out.push(['user', resource.target.user], ['database', resource.target.database]);
+  for (const [name, value] of Object.entries(PINNED_TARGET_SETTINGS)) out.push([name, value]);
+  return out;
+}
+
+/**
  * Connects and authenticates with the gateway-held password — docs "Start-up"
  * (protocol-flow.html#PROTOCOL-FLOW-START-UP): StartupMessage, then the
  * authentication exchange the target asks for (SCRAM-SHA-256, md5 or
@@ -120,7 +138,7 @@ export async function connectTarget(
   try {
     if (resource.target.tls !== 'disable') socket = await upgradeToTls(socket, resource);
     const frames = new SocketFrames(socket, new MessageFramer({ typed: true, maxMessageBytes: MAX_MESSAGE_BYTES }));
-    socket.write(serialize.startup({ ...clientParameters, user: resource.target.user, database: resource.target.database }));
+    socket.write(encodeStartupMessage(targetStartupParameters(resource, clientParameters)));
     const parameterStatus: Array<[string, string]> = [];
     let backendKey: TargetConnection['backendKey'];
     let scram: ReturnType<typeof createScramClient> | undefined;

@@ -91,9 +91,6 @@ const TABLE_DUMP_FUNCTIONS = new Set([
   'cursor_to_xmlschema',
 ]);
 
-/** `set_config(name, …)` with one of these names (or a name that is not a literal) changes who the session is. */
-export const SESSION_SETTINGS = new Set(['role', 'session_authorization', 'search_path']);
-
 export interface FunctionClassification {
   classes: SqlClass[];
   /** The call returns data the analysis cannot attribute to columns (whole tables, query results). */

@@ -8,7 +8,8 @@
 import { loadModule, parseSync, parsePlPgSQLSync, scanSync } from '@libpg-query/parser';
 import type { ColumnRef, SqlAnalysis, SqlClass, SqlStatementAnalysis, Unparseable } from './types.ts';
 import { isAlwaysTrue, evaluateConstant } from './sql-constant.ts';
-import { classifyFunction, SESSION_SETTINGS } from './sql-functions.ts';
+import { judgeSettingChange, type SettingChange, type SettingJudgement } from '@portcullis/kit';
+import { classifyFunction } from './sql-functions.ts';
 
 /** Per-session state the caller keeps between commands: prepared statements by name. */
 export interface SqlSessionState {
@@ -155,6 +156,8 @@ class StatementCollector {
   readonly tables = new Set<string>();
   readonly functions = new Set<string>();
   readonly columns: ColumnRef[] = [];
+  readonly settings = new Set<string>();
+  refused: string | undefined;
   private readonly columnKeys = new Set<string>();
   opaque = false;
 
@@ -169,6 +172,13 @@ class StatementCollector {
     if (this.columnKeys.has(key)) return;
     this.columnKeys.add(key);
     this.columns.push({ table, column, plain });
+  }
+
+  /** A change of a run-time setting: harmless ones are `session-setting`, others `session-change`, pinned ones refused. */
+  setting(judged: SettingJudgement): void {
+    this.settings.add(judged.name);
+    this.classes.add(judged.effect === 'harmless' ? 'session-setting' : 'session-change');
+    if (judged.effect === 'pinned') this.refused ??= judged.reason;
   }
 
   reachesEverything(): void {
@@ -188,6 +198,8 @@ class StatementCollector {
     for (const t of s.tables) this.tables.add(t);
     for (const f of s.functions) this.functions.add(f);
     for (const c of s.columns) this.column(c.table, c.column, keepPlain && c.plain);
+    for (const name of s.settings ?? []) this.settings.add(name);
+    this.refused ??= s.refused;
     this.opaque ||= s.opaqueOutput;
   }
 
@@ -262,11 +274,9 @@ function analyzeStatement(stmt: unknown, text: string, session: SqlSessionState,
       walker.walk(body.whereClause, undefined);
       break;
     }
-    case 'VariableSetStmt': {
-      const name = String(body.name ?? '').toLowerCase();
-      c.classes.add(body.kind === 'VAR_RESET_ALL' || SESSION_SETTINGS.has(name) ? 'session-change' : 'utility');
+    case 'VariableSetStmt':
+      variableSet(body, c);
       break;
-    }
     case 'DiscardStmt':
       c.classes.add(body.target === 'DISCARD_ALL' ? 'session-change' : 'utility');
       break;
@@ -329,6 +339,7 @@ function analyzeStatement(stmt: unknown, text: string, session: SqlSessionState,
       break;
     case 'AlterSystemStmt':
       c.classes.add('ddl').add('admin-function');
+      variableSet(body.setstmt ?? {}, c);
       break;
     case 'CheckPointStmt':
       c.classes.add('admin-function');
@@ -340,6 +351,15 @@ function analyzeStatement(stmt: unknown, text: string, session: SqlSessionState,
     case 'CreateSubscriptionStmt':
     case 'AlterSubscriptionStmt':
       c.classes.add('ddl').add('remote-execution');
+      break;
+    case 'AlterDatabaseSetStmt':
+      // A default for every later session of the database (or role, below): judged as the setting itself.
+      c.classes.add('ddl');
+      variableSet(body.setstmt ?? {}, c);
+      break;
+    case 'AlterRoleSetStmt':
+      c.classes.add('dcl');
+      variableSet(body.setstmt ?? {}, c);
       break;
     default:
       if (DCL_KINDS.has(kind)) c.classes.add('dcl');
@@ -354,7 +374,65 @@ function analyzeStatement(stmt: unknown, text: string, session: SqlSessionState,
   result.functions = [...c.functions];
   result.columns = c.columns;
   result.opaqueOutput = c.opaque;
+  if (c.settings.size > 0) result.settings = [...c.settings];
+  if (c.refused !== undefined) result.refused = c.refused;
   return result;
+}
+
+/** The value a SET gives, as PostgreSQL would put it together (a list joins with ", "); undefined when not constant. */
+function settingValue(args: unknown[] | undefined): SettingChange {
+  const parts: string[] = [];
+  for (const arg of args ?? []) {
+    const value = evaluateConstant(arg);
+    if (value === undefined || value === null || typeof value === 'object') return { kind: 'set-unknown' };
+    parts.push(typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value));
+  }
+  return parts.length === 0 ? { kind: 'set-unknown' } : { kind: 'set', value: parts.join(', ') };
+}
+
+/**
+ * SET / SET LOCAL / RESET / SET … TO DEFAULT and their special forms (SET
+ * TIME ZONE, SET NAMES, SET SCHEMA, SET ROLE, SET SESSION AUTHORIZATION,
+ * SET TRANSACTION …, SET SESSION CHARACTERISTICS …), judged setting by
+ * setting by the gateway's one list of settings.
+ */
+function variableSet(body: Node, c: StatementCollector): void {
+  const name = body.name === undefined ? undefined : String(body.name);
+  switch (body.kind) {
+    case 'VAR_RESET_ALL':
+      // Undoes every setting a rule allowed earlier (a narrower search_path, a lower limit): a change in itself.
+      c.settings.add('*');
+      c.classes.add('session-change');
+      return;
+    case 'VAR_SET_MULTI': {
+      if (name === 'TRANSACTION' || name === 'SESSION CHARACTERISTICS') {
+        const prefix = name === 'TRANSACTION' ? '' : 'default_';
+        for (const arg of (body.args as unknown[]) ?? []) {
+          const def = unwrap(arg);
+          if (!def || def[0] !== 'DefElem') throw new UnparseableSql(`unexpected ${name} setting`);
+          c.setting(judgeSettingChange(`${prefix}${String(def[1].defname)}`, settingValue([def[1].arg])));
+        }
+        return;
+      }
+      // SET TRANSACTION SNAPSHOT: another transaction's view of the data.
+      c.setting(judgeSettingChange('transaction_snapshot', settingValue(body.args as unknown[])));
+      return;
+    }
+    case 'VAR_SET_CURRENT':
+      // SET name FROM CURRENT keeps the current value: no change.
+      if (name !== undefined) c.settings.add(name.toLowerCase());
+      c.classes.add('session-setting');
+      return;
+    case 'VAR_SET_DEFAULT':
+    case 'VAR_RESET':
+      c.setting(judgeSettingChange(name, { kind: 'reset' }));
+      return;
+    case 'VAR_SET_VALUE':
+      c.setting(judgeSettingChange(name, settingValue(body.args as unknown[])));
+      return;
+    default:
+      throw new UnparseableSql(`unknown SET form ${String(body.kind)}`);
+  }
 }
 
 /** The query of `PREPARE name [(types)] AS query`, found with the SQL scanner. */
@@ -513,8 +591,11 @@ class Walker {
       } else this.c.classes.add('non-literal-dynamic-sql');
     }
     if (bare === 'set_config' && fc.classes.length === 0 && !fc.reachesEverything) {
+      // set_config(name, value, is_local) wherever it appears; a NULL value resets, like RESET.
       const setting = evaluateConstant(args[0]);
-      if (typeof setting !== 'string' || SESSION_SETTINGS.has(setting.trim().toLowerCase())) this.c.classes.add('session-change');
+      const value = evaluateConstant(args[1]);
+      const change: SettingChange = value === null ? { kind: 'reset' } : typeof value === 'string' ? { kind: 'set', value } : { kind: 'set-unknown' };
+      this.c.setting(judgeSettingChange(typeof setting === 'string' ? setting : undefined, change));
     }
     this.walk(call.args, scope);
     this.walk(call.agg_order, scope);
@@ -571,6 +652,10 @@ class Walker {
     this.withClause(s.withClause, scope);
     if (kind === 'InsertStmt') this.walk(s.selectStmt, scope);
     const target = s.relation as Node | undefined;
+    if (target && String(target.relname).toLowerCase() === 'pg_settings' && (!target.schemaname || String(target.schemaname).toLowerCase() === 'pg_catalog')) {
+      // The pg_settings view's rules call set_config() for each row the statement touches.
+      c.setting({ name: '*', effect: 'pinned', reason: 'writing to pg_settings changes settings row by row, which could include one the gateway pins' });
+    }
     if (target) {
       const table = qualified(target);
       c.tables.add(table);

@@ -20,6 +20,7 @@ export type SqlClass =
   | 'dcl'
   | 'unbounded-write'
   | 'session-change'
+  | 'session-setting'
   | 'file-access'
   | 'admin-function'
   | 'remote-execution'
@@ -57,6 +58,18 @@ export interface SqlStatementAnalysis {
   executes?: { name: string };
   /** DEALLOCATE name / DEALLOCATE ALL. */
   deallocates?: { name?: string; all?: boolean };
+  /**
+   * Run-time settings the statement changes (SET, RESET, set_config(),
+   * ALTER ROLE/DATABASE/SYSTEM … SET), lower-case; '*' for RESET ALL or a
+   * name computed at run time. Judged by kit/postgres/settings.ts.
+   */
+  settings?: string[];
+  /**
+   * Set when Portcullis refuses the statement whatever the policy says: it
+   * would change a setting the gateway pins (standard_conforming_strings,
+   * client_encoding to an unsafe encoding, …).
+   */
+  refused?: string;
 }
 
 export interface SqlAnalysis {

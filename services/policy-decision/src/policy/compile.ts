@@ -33,6 +33,7 @@ export interface CompiledRule {
     kinds?: Glob;
     tables?: { match: Glob; bare: Glob };
     functions?: Glob;
+    settings?: Glob;
   };
   shell?: {
     programs?: Glob;
@@ -86,6 +87,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
         // `bare` compares a pattern's last segment, for statements that leave the schema to search_path.
         tables: tables ? { match: anyOf(tables, { nocase: true })!, bare: anyOf(tables.map(bareName), { nocase: true })! } : undefined,
         functions: anyOf(m.sql.functions?.map((f) => f.replace(/^pg_catalog\./i, '')), { nocase: true }),
+        settings: anyOf(m.sql.settings?.map((n) => n.toLowerCase()), { nocase: true }),
       };
     }
     if (m.shell) {

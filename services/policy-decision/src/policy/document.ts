@@ -13,6 +13,7 @@ const SQL_CLASSES = [
   'dcl',
   'unbounded-write',
   'session-change',
+  'session-setting',
   'file-access',
   'admin-function',
   'remote-execution',
@@ -49,6 +50,8 @@ const SqlMatch = z.strictObject({
   kinds: globs.optional(),
   tables: globs.optional(),
   functions: globs.optional(),
+  /** Run-time settings by name (search_path, work_mem, myext.*): admits SET/RESET/set_config of exactly these. */
+  settings: globs.optional(),
 });
 
 const ShellMatch = z.strictObject({

@@ -1,0 +1,2 @@
+export * from './encodings.ts';
+export * from './settings.ts';
