@@ -1,7 +1,9 @@
 import type { Detector, MaskSpec } from '@portcullis/schemas';
 import type { Logger } from 'pino';
 import type { ResultColumn, TargetCatalog } from './catalog.ts';
+import { isAscii, type TextCodec } from './client-encoding.ts';
 import type { ColumnMask } from './masking/index.ts';
+import { typeClass } from './masking/type-oids.ts';
 import type { NoticeFields } from './wire/backend-messages.ts';
 
 /** The masking library's functions this engine calls (src/masking). */
@@ -70,26 +72,58 @@ export function planEverything(columns: ResultColumn[], spec: MaskSpec, lib: Mas
   return { columns, masks: columns.map(() => mask), detectors: spec.detectors, active: true, lib };
 }
 
+/** Binary-format values that are text in the client encoding (textsend, json_send, jsonb_send, xml_send). */
+const TEXT_IN_BINARY = new Set(['text', 'bpchar', 'json', 'jsonb', 'xml']);
+
+/**
+ * The masking library reads and writes UTF-8. Under another client encoding
+ * a value that carries text is converted to UTF-8 for it and back; a value
+ * that will not convert is masked whole (NULL), never passed unread.
+ */
+function inUtf8(value: Buffer, codec: TextCodec, mask: (utf8: Buffer) => Buffer | null): Buffer | null {
+  if (isAscii(value)) return mask(value);
+  try {
+    const utf8 = Buffer.from(codec.decode(value), 'utf8');
+    const masked = mask(utf8);
+    if (masked === null) return null;
+    return masked === utf8 || masked.equals(utf8) ? value : codec.encode(masked.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** Rewrites one DataRow's values; a row with more fields than described is masked whole (fail closed). */
-export function maskRowValues(values: (Buffer | null)[], plan: ResultPlan): (Buffer | null)[] {
+export function maskRowValues(values: (Buffer | null)[], plan: ResultPlan, codec?: TextCodec): (Buffer | null)[] {
   const out = new Array<Buffer | null>(values.length);
   for (let i = 0; i < values.length; i++) {
     const column = plan.columns[i];
     const mask = column ? plan.masks[i] : ({ strategy: 'redact' } as ColumnMask);
     const value = values[i] ?? null;
-    out[i] = mask ? plan.lib.maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
+    if (!mask || value === null) {
+      out[i] = mask ? plan.lib.maskFieldValue(value, column?.typeOid ?? 0, column?.format ?? 0, mask, plan.detectors) : value;
+      continue;
+    }
+    const typeOid = column?.typeOid ?? 0;
+    const format = column?.format ?? 0;
+    const maskValue = (v: Buffer): Buffer | null => plan.lib.maskFieldValue(v, typeOid, format, mask, plan.detectors);
+    const carriesText = format === 0 || TEXT_IN_BINARY.has(typeClass(typeOid));
+    out[i] = codec && !codec.isUtf8 && carriesText ? inUtf8(value, codec, maskValue) : maskValue(value);
   }
   return out;
 }
 
-/** One COPY TO STDOUT text-format row. */
-export function maskCopyLine(line: Buffer, plan: ResultPlan): Buffer {
-  return plan.lib.maskCopyTextLine(
-    line,
-    plan.masks,
-    plan.columns.map((c) => c.typeOid),
-    plan.detectors,
-  );
+/** One COPY TO STDOUT text-format row (COPY's delimiters and escapes are ASCII, so the whole line converts). */
+export function maskCopyLine(line: Buffer, plan: ResultPlan, codec?: TextCodec): Buffer {
+  const mask = (utf8: Buffer): Buffer =>
+    plan.lib.maskCopyTextLine(
+      utf8,
+      plan.masks,
+      plan.columns.map((c) => c.typeOid),
+      plan.detectors,
+    );
+  if (!codec || codec.isUtf8) return mask(line);
+  // A line that does not convert is replaced by NULLs for every column: masked whole.
+  return inUtf8(line, codec, mask) ?? Buffer.from(`${Array.from({ length: Math.max(1, plan.columns.length) }, () => '\\N').join('\t')}\n`, 'latin1');
 }
 
 /** The human-readable fields of a NoticeResponse/ErrorResponse, through the content detectors. */

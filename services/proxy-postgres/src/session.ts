@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { newId, type CommandRequested, type MaskSpec, type SqlCommand, type VerdictIssued } from '@portcullis/schemas';
 import { serialize } from 'pg-protocol';
-import type { CopyResponse, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
+import type { CopyResponse, ParameterStatusMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import type { Logger } from 'pino';
 import { TargetCatalog, toResultColumns, type ResultColumn } from './catalog.ts';
 import { CancelRegistry } from './cancel-registry.ts';
@@ -15,6 +15,8 @@ import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
 import { maskCopyLine, type MaskingLibrary, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
+import { InvalidClientText, lenientText } from './client-encoding.ts';
+import { TargetSettings } from './target-settings.ts';
 import {
   decodeDataRow,
   decodeNoticeFields,
@@ -145,6 +147,8 @@ export class PostgresSession {
   private pumpingTarget = false;
   private closed = false;
   private masking: MaskingLibrary | undefined;
+  /** The target session's settings as it reports them: the client encoding's codec, the pinned settings' watch. */
+  private settings = new TargetSettings([]);
 
   constructor(
     private readonly socket: Socket,
@@ -236,6 +240,12 @@ export class PostgresSession {
       await this.close('client disconnected during connect');
       return false;
     }
+    try {
+      this.settings = new TargetSettings(connection.parameterStatus);
+    } catch (err) {
+      connection.socket.destroy();
+      throw err;
+    }
     this.target = connection.socket;
     this.target.on('error', () => undefined);
     this.targetFramer = connection.framer;
@@ -314,7 +324,18 @@ export class PostgresSession {
       for (;;) {
         const frame = this.clientFramer.next();
         if (!frame) break;
-        const handled = this.onClientMessage(decodeFrontendMessage(frame.type, frame.payload), frame);
+        let msg: FrontendMessage;
+        try {
+          msg = decodeFrontendMessage(frame.type, frame.payload, this.settings.codec.isUtf8 ? undefined : this.settings.codec.decode);
+        } catch (err) {
+          if (!(err instanceof InvalidClientText)) throw err;
+          // PostgreSQL would refuse these bytes too (22021); the statement is refused, the session goes on.
+          const refusal = new PgClientError('22021', err.message, { code: 'PCL_ERR_PG_CLIENT_ENCODING' });
+          if (frame.type === 0x51 /* Q */) this.forwardRefusal('query', refusal);
+          else if (!this.skipUntilSync) this.forwardRefusal('extended', refusal);
+          continue;
+        }
+        const handled = this.onClientMessage(msg, frame);
         if (handled) await handled;
         if (this.closed) return;
       }
@@ -645,7 +666,7 @@ export class PostgresSession {
         if (run.mask) {
           run.plan ??= planEverything(run.columns ?? [], run.mask, this.masking!);
           if (run.plan.active) {
-            const masked = maskRowValues(decodeDataRow(frame.payload), run.plan);
+            const masked = maskRowValues(decodeDataRow(frame.payload), run.plan, this.settings.codec);
             out.push(encodeDataRow(masked));
             if (run.output.wantsRows) run.output.add(masked, run.plan.columns);
             return;
@@ -659,7 +680,7 @@ export class PostgresSession {
         let data = frame.payload;
         if (run?.mask) {
           run.plan ??= planEverything([], run.mask, this.masking!);
-          data = maskCopyLine(data, run.plan);
+          data = maskCopyLine(data, run.plan, this.settings.codec);
           out.push(data === frame.payload ? frame.raw : encodeCopyData(data));
         } else out.push(frame.raw);
         if (run?.output.wantsRows) run.output.addStrings(copyLineValues(data));
@@ -731,7 +752,8 @@ export class PostgresSession {
         return this.onTargetError(frame, out);
       case 0x4e /* N NoticeResponse */: {
         const mask = run?.mask;
-        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload), mask.detectors, this.masking!)) : frame.raw);
+        const text = lenientText(this.settings.codec);
+        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload, text.decode), mask.detectors, this.masking!), text.encode) : frame.raw);
         return;
       }
       case 0x5a /* Z ReadyForQuery */: {
@@ -745,8 +767,15 @@ export class PostgresSession {
         out.push(frame.raw);
         return;
       }
+      case 0x53 /* S ParameterStatus */: {
+        // Follows the client encoding; a pinned setting reported away from its value ends the session (throws FATAL).
+        const status = parseBackendMessage(frame) as ParameterStatusMessage;
+        this.settings.follow(status.parameterName, status.parameterValue);
+        out.push(frame.raw);
+        return;
+      }
       default:
-        // ParameterStatus, NotificationResponse, CopyInResponse, CopyDone, FunctionCallResponse …
+        // NotificationResponse, CopyInResponse, CopyDone, FunctionCallResponse …
         out.push(frame.raw);
         return;
     }
@@ -768,13 +797,14 @@ export class PostgresSession {
    */
   private onTargetError(frame: Frame, out: Buffer[]): void {
     const head = this.pending[0];
-    const fields = decodeNoticeFields(frame.payload);
+    const text = lenientText(this.settings.codec);
+    const fields = decodeNoticeFields(frame.payload, text.decode);
     if (head?.refusal) {
       out.push(head.refusal.encode());
     } else if (head?.run?.mask) {
       const masked = maskNotice(fields, head.run.mask.detectors, this.masking!);
       fields.M = masked.M;
-      out.push(encodeErrorResponse(masked));
+      out.push(encodeErrorResponse(masked, text.encode));
     } else {
       out.push(frame.raw);
     }

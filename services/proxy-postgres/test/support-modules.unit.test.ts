@@ -4,7 +4,6 @@ import { createScramClient, md5PasswordResponse } from '../src/auth/scram.ts';
 import { analyseCopyToStdout } from '../src/copy-statement.ts';
 import { parseProxyConfig } from '../src/config.ts';
 import { rowsFromTag } from '../src/recording.ts';
-import { extractReason } from '../src/startup-options.ts';
 
 describe('SCRAM-SHA-256 client', () => {
   it('computes the RFC 7677 §3 example proof and verifies the server', () => {
@@ -20,15 +19,6 @@ describe('SCRAM-SHA-256 client', () => {
   });
   it('md5 response is md5(md5(password ‖ user) ‖ salt)', () => {
     assert.equal(md5PasswordResponse('postgres', 'secret', Buffer.from([1, 2, 3, 4])), 'md5bb41a296aab6baccb36ff243a562abff');
-  });
-});
-
-describe('startup options', () => {
-  it('takes portcullis.reason and keeps the rest escaped', () => {
-    assert.deepEqual(extractReason('-c portcullis.reason=INC-42\\ disk\\ full -c search_path=public'), { reason: 'INC-42 disk full', options: '-c search_path=public' });
-    assert.deepEqual(extractReason('--portcullis.reason=x'), { reason: 'x', options: undefined });
-    assert.deepEqual(extractReason('-cstatement_timeout=5s'), { reason: undefined, options: '-cstatement_timeout=5s' });
-    assert.deepEqual(extractReason(undefined), { reason: undefined, options: undefined });
   });
 });
 

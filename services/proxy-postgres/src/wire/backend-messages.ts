@@ -1,4 +1,4 @@
-import { MessageReader } from './reader.ts';
+import { MessageReader, type TextDecoding } from './reader.ts';
 
 /**
  * Encoders for what the proxy itself sends a client — PostgreSQL docs,
@@ -19,7 +19,10 @@ const int32 = (n: number): Buffer => {
   b.writeInt32BE(n, 0);
   return b;
 };
-const cstring = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+/** How text becomes the bytes of a string field: UTF-8 unless the session's client encoding says otherwise. */
+export type TextEncoding = (text: string) => Buffer;
+const utf8: TextEncoding = (s) => Buffer.from(s, 'utf8');
+const cstring = (s: string, encode: TextEncoding = utf8): Buffer => Buffer.concat([encode(s), Buffer.from([0])]);
 
 /** Answer to SSLRequest / GSSENCRequest: one unframed byte, 'S' (go ahead with TLS) or 'N'. */
 export const encodeSslResponse = (accept: boolean): Buffer => Buffer.from(accept ? 'S' : 'N', 'latin1');
@@ -68,26 +71,26 @@ export interface NoticeFields {
 /** Field order PostgreSQL itself uses (S V C M D H P p q W s t c d n F L R). */
 const FIELD_ORDER = ['S', 'V', 'C', 'M', 'D', 'H', 'P', 'p', 'q', 'W', 's', 't', 'c', 'd', 'n', 'F', 'L', 'R'] as const;
 
-function encodeFields(fields: NoticeFields): Buffer {
+function encodeFields(fields: NoticeFields, encode?: TextEncoding): Buffer {
   const parts: Buffer[] = [];
   for (const code of FIELD_ORDER) {
     const value = fields[code];
     if (value === undefined) continue;
-    parts.push(Buffer.from(code, 'latin1'), cstring(value.replace(/\0/g, '')));
+    parts.push(Buffer.from(code, 'latin1'), cstring(value.replace(/\0/g, ''), encode));
   }
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }
 
 /** ErrorResponse: Byte1('E') then the fields, each Byte1(code) String(value), ended by a zero byte. */
-export const encodeErrorResponse = (fields: NoticeFields): Buffer => message('E', encodeFields(fields));
+export const encodeErrorResponse = (fields: NoticeFields, encode?: TextEncoding): Buffer => message('E', encodeFields(fields, encode));
 
 /** NoticeResponse: same layout as ErrorResponse with type 'N'. */
-export const encodeNoticeResponse = (fields: NoticeFields): Buffer => message('N', encodeFields(fields));
+export const encodeNoticeResponse = (fields: NoticeFields, encode?: TextEncoding): Buffer => message('N', encodeFields(fields, encode));
 
 /** Decodes ErrorResponse/NoticeResponse fields keeping their codes (re-encoded after masking). */
-export function decodeNoticeFields(payload: Buffer): NoticeFields {
-  const r = new MessageReader(payload, 'ErrorResponse');
+export function decodeNoticeFields(payload: Buffer, text?: TextDecoding): NoticeFields {
+  const r = new MessageReader(payload, 'ErrorResponse', text);
   const fields: Record<string, string> = {};
   for (;;) {
     const code = r.byte();
@@ -141,5 +144,5 @@ export const encodeCommandComplete = (tag: string): Buffer => message('C', cstri
 
 /** NegotiateProtocolVersion: Byte1('v') Int32 newest minor version, Int32 count, the unrecognised `_pq_.` options. */
 export function encodeNegotiateProtocolVersion(newestMinor: number, unrecognised: readonly string[]): Buffer {
-  return message('v', Buffer.concat([int32(newestMinor), int32(unrecognised.length), ...unrecognised.map(cstring)]));
+  return message('v', Buffer.concat([int32(newestMinor), int32(unrecognised.length), ...unrecognised.map((n) => cstring(n))]));
 }

@@ -1,5 +1,5 @@
 import { ProtocolViolation } from './framing.ts';
-import { MessageReader } from './reader.ts';
+import { MessageReader, type TextDecoding } from './reader.ts';
 
 /**
  * Decoders for what a client sends the proxy — PostgreSQL docs, "Message
@@ -77,15 +77,15 @@ export function decodePassword(payload: Buffer): FrontendMessage & { type: 'Pass
   return { type: 'Password', password };
 }
 
-export function decodeQuery(payload: Buffer): FrontendMessage & { type: 'Query' } {
-  const r = new MessageReader(payload, 'Query');
+export function decodeQuery(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Query' } {
+  const r = new MessageReader(payload, 'Query', decodeText);
   const text = r.cstring();
   r.end();
   return { type: 'Query', text };
 }
 
-export function decodeParse(payload: Buffer): FrontendMessage & { type: 'Parse' } {
-  const r = new MessageReader(payload, 'Parse');
+export function decodeParse(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Parse' } {
+  const r = new MessageReader(payload, 'Parse', decodeText);
   const statement = r.cstring();
   const text = r.cstring();
   const n = r.count();
@@ -158,13 +158,17 @@ export function decodeFunctionCall(payload: Buffer): FrontendMessage & { type: '
   return { type: 'FunctionCall', functionOid, argumentFormats, arguments: args, resultFormat };
 }
 
-/** Decodes one typed message after startup. Unknown types are a protocol violation (PostgreSQL answers FATAL 08P01). */
-export function decodeFrontendMessage(type: number, payload: Buffer): FrontendMessage {
+/**
+ * Decodes one typed message after startup. Unknown types are a protocol
+ * violation (PostgreSQL answers FATAL 08P01). `text` reads SQL text in the
+ * session's client encoding.
+ */
+export function decodeFrontendMessage(type: number, payload: Buffer, text?: TextDecoding): FrontendMessage {
   switch (type) {
     case 0x51 /* Q */:
-      return decodeQuery(payload);
+      return decodeQuery(payload, text);
     case 0x50 /* P */:
-      return decodeParse(payload);
+      return decodeParse(payload, text);
     case 0x42 /* B */:
       return decodeBind(payload);
     case 0x44 /* D */:

@@ -1,11 +1,16 @@
 import { ProtocolViolation } from './framing.ts';
 
 /** Bounds-checked reader over one message body: a short or overlong body is a ProtocolViolation, never a crash. */
+/** How the bytes of a string field become text: UTF-8 unless the session's client encoding says otherwise. */
+export type TextDecoding = (bytes: Buffer) => string;
+const utf8: TextDecoding = (bytes) => bytes.toString('utf8');
+
 export class MessageReader {
   private offset = 0;
   constructor(
     private readonly buf: Buffer,
     private readonly what: string,
+    private readonly text: TextDecoding = utf8,
   ) {}
 
   private need(n: number): void {
@@ -41,7 +46,7 @@ export class MessageReader {
   cstring(): string {
     const end = this.buf.indexOf(0, this.offset);
     if (end < 0) throw new ProtocolViolation(`unterminated string in ${this.what} message`);
-    const v = this.buf.toString('utf8', this.offset, end);
+    const v = this.text(this.buf.subarray(this.offset, end));
     this.offset = end + 1;
     return v;
   }
