@@ -94,11 +94,11 @@ describe('psql through the proxy', () => {
   });
 
   it('takes the reason from options and hides it from the target', async () => {
-    const r = await proxy.psql(['-At', '-c', "SELECT current_setting('search_path')"], {
-      env: { PGOPTIONS: '-c portcullis.reason=INC-42\\ disk\\ full -c search_path=public' },
+    const r = await proxy.psql(['-At', '-c', "SELECT current_setting('statement_timeout'), current_setting('portcullis.reason', true) IS NULL"], {
+      env: { PGOPTIONS: '-c portcullis.reason=INC-42\\ disk\\ full -c statement_timeout=90s' },
     });
     assert.equal(r.stderr, '');
-    assert.equal(r.stdout, 'public\n');
+    assert.equal(r.stdout, '90s|t\n');
     const last = proxy.gate.commands.at(-1)!;
     assert.equal(last.reason, 'INC-42 disk full');
   });
