@@ -42,7 +42,7 @@ export async function listIdentities(pool: Pool, schema: string, f: IdentityFilt
 
 /** The statement classes a policy can name (policy-decision's SqlClassName; that package exports no list). */
 const ALL_SQL_CLASSES: readonly string[] = [
-  'read', 'write', 'ddl', 'dcl', 'unbounded-write', 'session-change', 'file-access', 'admin-function', 'remote-execution',
+  'read', 'write', 'ddl', 'dcl', 'unbounded-write', 'session-change', 'session-setting', 'file-access', 'admin-function', 'remote-execution',
   'dynamic-sql', 'non-literal-dynamic-sql', 'routine-call', 'transaction', 'prepare', 'utility',
 ];
 
