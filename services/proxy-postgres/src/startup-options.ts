@@ -63,6 +63,9 @@ function setting(arg: string, original: string): { name: string; value: string }
 export function parseBackendOptions(options: string | undefined): BackendOptions {
   const out: BackendOptions = { reason: undefined, settings: [] };
   if (options === undefined) return out;
+  // pg_split_opts() splits on isspace() in the server's locale: in a single-byte locale 0xA0 or 0x85 can be
+  // white space too. Only ASCII (and no control characters but ASCII white space) splits the same everywhere.
+  if (/[^\x20-\x7e\t\n\v\f\r]/.test(options)) throw new BackendOptionRefused(options.replace(/[^\x20-\x7e]/g, '?'));
   const args = splitBackendOptions(options);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

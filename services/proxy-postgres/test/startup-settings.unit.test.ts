@@ -27,7 +27,7 @@ const refusal = (parameters: Record<string, string>): PgClientError => {
 describe('options are split as pg_split_opts() splits them', () => {
   it('backslash escapes the next character; only ASCII white space separates', () => {
     assert.deepEqual(splitBackendOptions('-c portcullis.reason=INC-42\\ disk\\ full  -c\tx=y'), ['-c', 'portcullis.reason=INC-42 disk full', '-c', 'x=y']);
-    assert.deepEqual(splitBackendOptions('-c a=b\u00a0-c'), ['-c', 'a=b\u00a0-c']);
+    assert.deepEqual(splitBackendOptions('-c a=b\u00a0-c'), ['-c', 'a=b\u00a0-c'], 'a no-break space is not ASCII white space (and is refused below)');
     assert.deepEqual(splitBackendOptions('a\\\\ b'), ['a\\', 'b']);
   });
   it('reads -c name=value, -cname=value and --name=value, dashes in names as underscores', () => {
@@ -42,7 +42,7 @@ describe('options are split as pg_split_opts() splits them', () => {
     assert.deepEqual(parseBackendOptions(undefined), { reason: undefined, settings: [] });
   });
   it('refuses every other switch and settings without a value', () => {
-    for (const options of ['-P', '-e', '-ec x=y', '-fs', '-c', '-c name', '--', '--name', 'stray', '-B 100', '-D /tmp']) {
+    for (const options of ['-c application_name=x\u00a0-c\u00a0standard_conforming_strings=off', '-c application_name=caf\u00e9', '-c a=b\u0085', '-P', '-e', '-ec x=y', '-fs', '-c', '-c name', '--', '--name', 'stray', '-B 100', '-D /tmp']) {
       assert.throws(() => parseBackendOptions(options), /not allowed/, options);
     }
   });
