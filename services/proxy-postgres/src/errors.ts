@@ -1,4 +1,4 @@
-import { encodeErrorResponse, encodeNoticeResponse, type NoticeFields } from './wire/backend-messages.ts';
+import { encodeErrorResponse, encodeNoticeResponse, type NoticeFields, type TextEncoding } from './wire/backend-messages.ts';
 
 /**
  * What the proxy tells a PostgreSQL client, as the protocol's own
@@ -48,8 +48,9 @@ export class PgClientError extends Error {
     };
   }
 
-  encode(): Buffer {
-    return encodeErrorResponse(this.toFields());
+  /** `text` writes the messages in the session's client encoding (UTF-8 unless told). */
+  encode(text?: TextEncoding): Buffer {
+    return encodeErrorResponse(this.toFields(), text);
   }
 }
 

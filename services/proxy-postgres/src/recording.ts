@@ -1,14 +1,18 @@
 import type { ResultColumn } from './catalog.ts';
 
+/** Text values are in the session's client encoding; UTF-8 unless told. */
+type Decode = (bytes: Buffer) => string;
+const utf8: Decode = (bytes) => bytes.toString('utf8');
+
 /** Renders a value as the record shows it: text as-is; binary as `\x` + base64 (SqlCommand's convention for parameters). */
-export function renderValue(value: Buffer | null, format: 0 | 1): string | null {
+export function renderValue(value: Buffer | null, format: 0 | 1, decode: Decode = utf8): string | null {
   if (value === null) return null;
-  return format === 1 ? `\\x${value.toString('base64')}` : value.toString('utf8');
+  return format === 1 ? `\\x${value.toString('base64')}` : decode(value);
 }
 
 /** Bound parameters in text form per the Bind message's format codes (docs "Message Formats", Bind). */
-export function renderParameters(values: readonly (Buffer | null)[], formats: readonly number[]): (string | null)[] {
-  return values.map((v, i) => renderValue(v, (formats.length === 1 ? formats[0] : formats[i]) === 1 ? 1 : 0));
+export function renderParameters(values: readonly (Buffer | null)[], formats: readonly number[], decode: Decode = utf8): (string | null)[] {
+  return values.map((v, i) => renderValue(v, (formats.length === 1 ? formats[0] : formats[i]) === 1 ? 1 : 0, decode));
 }
 
 /** Command tags that carry a row count as their last word (docs "Message Formats", CommandComplete). */
@@ -30,7 +34,10 @@ export class OutputCapture {
   private bytes = 0;
   private total = 0;
 
-  constructor(private readonly limits: { maxRows: number; maxBytes: number }) {}
+  constructor(
+    private readonly limits: { maxRows: number; maxBytes: number },
+    private readonly decode: Decode = utf8,
+  ) {}
 
   get enabled(): boolean {
     return this.limits.maxRows > 0 && this.limits.maxBytes > 0;
@@ -53,7 +60,7 @@ export class OutputCapture {
       this.truncated = true;
       return;
     }
-    this.rows.push(values.map((v, i) => renderValue(v, columns?.[i]?.format ?? 0)));
+    this.rows.push(values.map((v, i) => renderValue(v, columns?.[i]?.format ?? 0, this.decode)));
     this.bytes += size;
     this.total++;
   }

@@ -457,7 +457,7 @@ export class PostgresSession {
         new PgClientError('26000', `prepared statement "${msg.statement}" was not prepared through Portcullis in this session, so it cannot be judged`, { code: 'PCL_ERR_PG_UNKNOWN_STATEMENT' }),
       );
     }
-    this.portals.set(msg.portal, { statement, parameters: renderParameters(msg.parameters, msg.parameterFormats) });
+    this.portals.set(msg.portal, { statement, parameters: renderParameters(msg.parameters, msg.parameterFormats, lenientText(this.settings.codec).decode) });
     this.pending.push({ kind: 'bind' });
     this.writeTarget(frame.raw);
   }
@@ -498,7 +498,7 @@ export class PostgresSession {
 
   /** FunctionCall (docs "Function Call"): judged with phase 'function-call'; policies block it unless a rule allows it. */
   private async onFunctionCall(msg: FrontendMessage & { type: 'FunctionCall' }, frame: Frame): Promise<void> {
-    const parameters = renderParameters(msg.arguments, msg.argumentFormats);
+    const parameters = renderParameters(msg.arguments, msg.argumentFormats, lenientText(this.settings.codec).decode);
     const decision = await this.decide({ kind: 'sql', text: `FunctionCall(${msg.functionOid})`, phase: 'function-call', functionOid: msg.functionOid, parameters });
     if (this.closed) return;
     if (!decision.run) return this.forwardRefusal('function-call', decision.error);
@@ -601,7 +601,7 @@ export class PostgresSession {
       rowsSeen: 0,
       tag: undefined,
       error: undefined,
-      output: new OutputCapture(this.deps.config.recording),
+      output: new OutputCapture(this.deps.config.recording, lenientText(this.settings.codec).decode),
       done: false,
     };
   }
@@ -683,7 +683,7 @@ export class PostgresSession {
           data = maskCopyLine(data, run.plan, this.settings.codec);
           out.push(data === frame.payload ? frame.raw : encodeCopyData(data));
         } else out.push(frame.raw);
-        if (run?.output.wantsRows) run.output.addStrings(copyLineValues(data));
+        if (run?.output.wantsRows) run.output.addStrings(copyLineValues(data, lenientText(this.settings.codec).decode));
         return;
       }
       case 0x54 /* T RowDescription */: {
@@ -800,7 +800,7 @@ export class PostgresSession {
     const text = lenientText(this.settings.codec);
     const fields = decodeNoticeFields(frame.payload, text.decode);
     if (head?.refusal) {
-      out.push(head.refusal.encode());
+      out.push(head.refusal.encode(text.encode));
     } else if (head?.run?.mask) {
       const masked = maskNotice(fields, head.run.mask.detectors, this.masking!);
       fields.M = masked.M;
@@ -962,7 +962,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** A COPY text-format line as recorded values (tab-separated, \N = NULL). */
-function copyLineValues(line: Buffer): (string | null)[] {
-  const text = line.toString('utf8').replace(/\r?\n$/, '');
+function copyLineValues(line: Buffer, decode: (bytes: Buffer) => string): (string | null)[] {
+  const text = decode(line).replace(/\r?\n$/, '');
   return text.split('\t').map((v) => (v === '\\N' ? null : v));
 }

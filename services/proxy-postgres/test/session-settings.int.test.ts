@@ -148,6 +148,10 @@ describe('session settings through the gateway (psql, PDP, example policy)', () 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString('latin1'), 'Renée Müller|r***@example.com|****\n');
     assert.ok(!r.stdout.includes(Buffer.from('Müller', 'utf8')), 'UTF-8 bytes reached a LATIN1 client');
+    // The gateway's own refusal quotes the statement in the caller's encoding too.
+    const refused = await psql(agent, Buffer.from('SHOW "Müller";\n', 'latin1'), { PGCLIENTENCODING: 'LATIN1' });
+    assert.equal(refused.code, 0);
+    assert.match(refused.stderr, /ERROR: {2}Portcullis blocked this statement: .*SHOW "Müller"/);
   });
 
   it('PGCLIENTENCODING=SJIS is refused at startup with a clear FATAL', async () => {
