@@ -89,6 +89,26 @@ describe('a rule admits a meaningful setting only by name', () => {
   });
 });
 
+describe('a block rule can keep even a harmless setting as the role has it', () => {
+  it('blocks SET statement_timeout by name', async () => {
+    const strict = givenPolicy(`
+apiVersion: portcullis/v1
+defaultEffect: block
+rules:
+  - id: services
+    effect: allow
+    match: { identity: { kind: service }, sql: { classes: [read, session-setting] } }
+  - id: keep-timeouts
+    effect: block
+    reason: the role's timeouts stay
+    match: { sql: { settings: ["*_timeout"] } }
+`);
+    assert.equal((await whenSql(strict, "SET statement_timeout = '30min'")).decision.effect, 'block');
+    assert.deepEqual((await whenSql(strict, "SET statement_timeout = '30min'")).decision.ruleIds, ['keep-timeouts']);
+    assert.equal((await whenSql(strict, "SET application_name = 'x'")).decision.effect, 'allow');
+  });
+});
+
 describe('pinned settings are refused whatever the policy says', () => {
   const pinned = [
     'SET standard_conforming_strings = off',

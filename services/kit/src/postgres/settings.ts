@@ -51,8 +51,13 @@ export const PINNED_TARGET_SETTINGS: Readonly<Record<string, string>> = Object.f
 /** Settings whose reported value (ParameterStatus) the gateway watches; a different value ends the session. */
 export const PINNED_REPORTED_SETTINGS: ReadonlySet<string> = new Set(['standard_conforming_strings']);
 
-/** The longest timeout counted as a limit rather than as switching the limit off (one day). */
-const MAX_HARMLESS_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+/**
+ * The longest timeout counted as a harmless limit (one hour). The gateway
+ * cannot know the role's own default, so a caller may raise a lower default
+ * up to this; a policy that must keep a lower one blocks the setting by name
+ * (`sql.settings: [statement_timeout]` in a block rule).
+ */
+const MAX_HARMLESS_TIMEOUT_MS = 60 * 60 * 1000;
 
 type ValueCheck = (value: string) => string | undefined;
 
@@ -80,12 +85,12 @@ export function parseTimeSettingMs(value: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** A timeout that limits the caller's own session: a positive time up to a day. 0 switches the limit off. */
+/** A timeout that limits the caller's own session: a positive time up to an hour. 0 switches the limit off. */
 const aLimit: ValueCheck = (value) => {
   const ms = parseTimeSettingMs(value);
   if (ms === undefined) return `"${value}" is not a time`;
   if (ms <= 0) return 'a value of 0 or less switches the limit off';
-  if (ms > MAX_HARMLESS_TIMEOUT_MS) return 'a limit above one day is as good as none';
+  if (ms > MAX_HARMLESS_TIMEOUT_MS) return 'a limit above one hour is not counted as harmless';
   return undefined;
 };
 
@@ -115,7 +120,7 @@ const HARMLESS: Record<string, ValueCheck> = {
   // Which notices the caller receives; escape_string_warning only adds warnings.
   client_min_messages: anyValue,
   escape_string_warning: anyValue,
-  // The caller's own limits: harmless while they limit (a positive time up to a day).
+  // The caller's own limits: harmless while they limit (a positive time up to an hour).
   statement_timeout: aLimit,
   lock_timeout: aLimit,
   idle_in_transaction_session_timeout: aLimit,
