@@ -95,8 +95,8 @@ export function decodeParse(payload: Buffer, decodeText?: TextDecoding): Fronten
   return { type: 'Parse', statement, text, parameterTypes };
 }
 
-export function decodeBind(payload: Buffer): FrontendMessage & { type: 'Bind' } {
-  const r = new MessageReader(payload, 'Bind');
+export function decodeBind(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Bind' } {
+  const r = new MessageReader(payload, 'Bind', decodeText);
   const portal = r.cstring();
   const statement = r.cstring();
   const parameterFormats: number[] = [];
@@ -115,32 +115,32 @@ function describeTarget(byte: number, what: string): 'S' | 'P' {
   throw new ProtocolViolation(`invalid ${what} target type`);
 }
 
-export function decodeDescribe(payload: Buffer): FrontendMessage & { type: 'Describe' } {
-  const r = new MessageReader(payload, 'Describe');
+export function decodeDescribe(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Describe' } {
+  const r = new MessageReader(payload, 'Describe', decodeText);
   const target = describeTarget(r.byte(), 'Describe');
   const name = r.cstring();
   r.end();
   return { type: 'Describe', target, name };
 }
 
-export function decodeExecute(payload: Buffer): FrontendMessage & { type: 'Execute' } {
-  const r = new MessageReader(payload, 'Execute');
+export function decodeExecute(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Execute' } {
+  const r = new MessageReader(payload, 'Execute', decodeText);
   const portal = r.cstring();
   const maxRows = r.int32();
   r.end();
   return { type: 'Execute', portal, maxRows };
 }
 
-export function decodeClose(payload: Buffer): FrontendMessage & { type: 'Close' } {
-  const r = new MessageReader(payload, 'Close');
+export function decodeClose(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'Close' } {
+  const r = new MessageReader(payload, 'Close', decodeText);
   const target = describeTarget(r.byte(), 'Close');
   const name = r.cstring();
   r.end();
   return { type: 'Close', target, name };
 }
 
-export function decodeCopyFail(payload: Buffer): FrontendMessage & { type: 'CopyFail' } {
-  const r = new MessageReader(payload, 'CopyFail');
+export function decodeCopyFail(payload: Buffer, decodeText?: TextDecoding): FrontendMessage & { type: 'CopyFail' } {
+  const r = new MessageReader(payload, 'CopyFail', decodeText);
   const message = r.cstring();
   r.end();
   return { type: 'CopyFail', message };
@@ -170,13 +170,13 @@ export function decodeFrontendMessage(type: number, payload: Buffer, text?: Text
     case 0x50 /* P */:
       return decodeParse(payload, text);
     case 0x42 /* B */:
-      return decodeBind(payload);
+      return decodeBind(payload, text);
     case 0x44 /* D */:
-      return decodeDescribe(payload);
+      return decodeDescribe(payload, text);
     case 0x45 /* E */:
-      return decodeExecute(payload);
+      return decodeExecute(payload, text);
     case 0x43 /* C */:
-      return decodeClose(payload);
+      return decodeClose(payload, text);
     case 0x53 /* S */:
       empty(payload, 'Sync');
       return { type: 'Sync' };
@@ -192,7 +192,7 @@ export function decodeFrontendMessage(type: number, payload: Buffer, text?: Text
       empty(payload, 'CopyDone');
       return { type: 'CopyDone' };
     case 0x66 /* f */:
-      return decodeCopyFail(payload);
+      return decodeCopyFail(payload, text);
     case 0x46 /* F */:
       return decodeFunctionCall(payload);
     case 0x70 /* p */:
