@@ -106,11 +106,37 @@ describe('session settings through the gateway (psql, PDP, example policy)', () 
     assert.equal(await rawStartup([['application_name', 'raw-client'], ['DateStyle', 'ISO, MDY']], agent), 'READY');
   });
 
-  for (const option of ['-c search_path=evil,public', '-c work_mem=4GB', '-c statement_timeout=0', '-c lock_timeout=0', '--session-authorization=postgres', '-c role=postgres', '-P']) {
-    it(`refuses PGOPTIONS="${option}"`, async () => {
-      const r = await psql(agent, 'SELECT 1', { PGOPTIONS: option });
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /FATAL: {2}Portcullis does not accept the startup parameter "options"/);
+  /** Start-up evasions: each runs the smuggle; each must end with FATAL before anything is judged or run. Add new cases here. */
+  const STARTUP_EVASIONS: string[] = [
+    '-cstandard_conforming_strings=off',
+    '--standard-conforming-strings=off',
+    '--standard_conforming_strings=false',
+    '-c STANDARD_CONFORMING_STRINGS=0',
+    '-c standard_conforming_strings=of',
+    '-c application_name=x -c standard_conforming_strings=no',
+    '-c application_name=x\\ -c -c standard_conforming_strings=off',
+    '-c escape_string_warning=off -c backslash_quote=on',
+    '-c client_encoding=SJIS',
+    '-c client_encoding=mskanji',
+    '-c search_path=evil,public',
+    '-c work_mem=4GB',
+    '-c statement_timeout=0',
+    '-c lock_timeout=0',
+    '-c idle_in_transaction_session_timeout=0',
+    '--session-authorization=postgres',
+    '-c role=postgres',
+    '-c default_transaction_read_only=off',
+    '-c session_replication_role=replica',
+    '-P',
+    '-e',
+  ];
+  for (const option of STARTUP_EVASIONS) {
+    it(`refuses PGOPTIONS="${option}" and the smuggle does not run`, async () => {
+      const r = await psql(agent, SMUGGLE, { PGOPTIONS: option });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /FATAL: {2}Portcullis does not accept (the startup parameter "options"|client_encoding)/);
+      assert.equal(r.stdout.length, 0);
+      assert.equal(await smuggledTableExists(), false);
     });
   }
 
