@@ -16,7 +16,7 @@ import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
 import { maskCopyLine, type MaskingLibrary, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
 import { InvalidClientText, lenientText } from './client-encoding.ts';
-import { TargetSettings } from './target-settings.ts';
+import { mayChangeSettingsUnseen, SettingsBarrier, TargetSettings } from './target-settings.ts';
 import {
   decodeDataRow,
   decodeNoticeFields,
@@ -149,6 +149,7 @@ export class PostgresSession {
   private masking: MaskingLibrary | undefined;
   /** The target session's settings as it reports them: the client encoding's codec, the pinned settings' watch. */
   private settings = new TargetSettings([]);
+  private readonly unseenSettings = new SettingsBarrier();
 
   constructor(
     private readonly socket: Socket,
@@ -335,6 +336,11 @@ export class PostgresSession {
           else if (!this.skipUntilSync) this.forwardRefusal('extended', refusal);
           continue;
         }
+        if (msg.type === 'Query' || msg.type === 'FunctionCall') {
+          const settled = this.unseenSettings.wait();
+          if (settled) await settled;
+          if (this.closed) return;
+        }
         const handled = this.onClientMessage(msg, frame);
         if (handled) await handled;
         if (this.closed) return;
@@ -411,6 +417,7 @@ export class PostgresSession {
     const decision = await this.decide({ kind: 'sql', text, phase: 'simple' });
     if (this.closed) return;
     if (!decision.run) return this.forwardRefusal('query', decision.error);
+    if (mayChangeSettingsUnseen(decision.verdict.classes ?? [])) this.unseenSettings.hold();
     const run = this.newRun(decision.event.commandId, decision.verdict);
     if (run.mask) {
       const copy = analyseCopyToStdout(text);
@@ -502,6 +509,7 @@ export class PostgresSession {
     const decision = await this.decide({ kind: 'sql', text: `FunctionCall(${msg.functionOid})`, phase: 'function-call', functionOid: msg.functionOid, parameters });
     if (this.closed) return;
     if (!decision.run) return this.forwardRefusal('function-call', decision.error);
+    this.unseenSettings.hold();
     this.pending.push({ kind: 'function-call', run: this.newRun(decision.event.commandId, decision.verdict, parameters) });
     this.writeTarget(frame.raw);
   }
@@ -764,6 +772,8 @@ export class PostgresSession {
           if (e.run && !e.run.done) this.completeRun(e.run);
           if (e.kind === 'sync' || e.kind === 'query' || e.kind === 'function-call') break;
         }
+        // Any ParameterStatus of what was forwarded has arrived by now (it precedes ReadyForQuery).
+        if (this.pending.length === 0) this.unseenSettings.release();
         out.push(frame.raw);
         return;
       }
@@ -904,6 +914,7 @@ export class PostgresSession {
     if (this.closed) return;
     this.closed = true;
     this.waiting?.abort();
+    this.unseenSettings.release();
     this.releaseCancelKey?.();
     for (const e of this.pending) {
       if (e.run && !e.run.done) {

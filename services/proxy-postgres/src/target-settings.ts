@@ -53,3 +53,37 @@ function samePinned(name: string, value: string): boolean {
 
 const lost = (why: string): PgClientError =>
   new PgClientError(SqlState.featureNotSupported, `Portcullis ended this session: ${why}`, { severity: 'FATAL', code: 'PCL_ERR_PG_SETTING_LOST' });
+
+/**
+ * Statement classes whose effect on settings the analysis cannot see: a
+ * routine or computed SQL may call set_config() itself. The target reports
+ * such a change only with its ReadyForQuery (PostgreSQL 14+ sends
+ * ParameterStatus just before it), so a simple Query behind one of these is
+ * judged only after that answer — a pipelined statement cannot slip in while
+ * the setting is already changed but not yet reported.
+ */
+const SETTINGS_UNSEEN = new Set(['routine-call', 'dynamic-sql', 'non-literal-dynamic-sql']);
+
+export const mayChangeSettingsUnseen = (classes: readonly string[]): boolean => classes.some((c) => SETTINGS_UNSEEN.has(c));
+
+/** Holds the judging of the next simple Query until the target has answered everything forwarded. */
+export class SettingsBarrier {
+  private held: { promise: Promise<void>; release: () => void } | undefined;
+
+  hold(): void {
+    if (this.held) return;
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.held = { promise, release };
+  }
+
+  /** Called at ReadyForQuery once nothing forwarded is unanswered, and at session end. */
+  release(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
+  wait(): Promise<void> | undefined {
+    return this.held?.promise;
+  }
+}

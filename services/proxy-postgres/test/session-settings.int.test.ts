@@ -54,8 +54,13 @@ describe('session settings through the gateway (psql, PDP, example policy)', () 
   const smuggledTableExists = async (): Promise<boolean> =>
     (await g.target.admin(`SELECT to_regclass('${g.target.schema}.smuggled') IS NOT NULL AS present`)).rows[0].present as boolean;
 
-  /** A StartupMessage of our own (psql cannot send arbitrary parameters): TLS, then the token; returns the FATAL text. */
-  async function rawStartup(parameters: Array<[string, string]>, token: string): Promise<string> {
+  /**
+   * A session over a raw socket (psql cannot send arbitrary startup parameters, nor pipeline
+   * simple queries): TLS, our own StartupMessage, the token; then `queries` written at once.
+   * Returns the session's outcome: its first error, or READY when it reached ReadyForQuery
+   * (and, with queries, everything the target answered until the connection closed or went idle).
+   */
+  async function rawSession(parameters: Array<[string, string]>, token: string, user = 'llm-agent', queries: string[] = []): Promise<{ first: string; errors: string[]; rows: number }> {
     const plain = netConnect({ host: '127.0.0.1', port: g.port });
     await new Promise<void>((resolve, reject) => plain.once('connect', resolve).once('error', reject));
     plain.write(serialize.requestSsl());
@@ -63,26 +68,40 @@ describe('session settings through the gateway (psql, PDP, example policy)', () 
     const socket = tlsConnect({ socket: plain, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
     const framer = new MessageFramer({ typed: true, maxMessageBytes: 1 << 20 });
-    socket.write(encodeStartupMessage([['user', 'llm-agent'], ['database', g.resourceName], ...parameters]));
-    return new Promise<string>((resolve, reject) => {
+    socket.write(encodeStartupMessage([['user', user], ['database', g.resourceName], ...parameters]));
+    return new Promise((resolve, reject) => {
+      const outcome = { first: '', errors: [] as string[], rows: 0 };
+      let readyCount = 0;
+      const done = (): void => {
+        socket.destroy();
+        resolve(outcome);
+      };
       socket.on('error', reject);
-      socket.on('close', () => resolve('(closed without an error)'));
+      socket.on('close', () => resolve(outcome));
       socket.on('data', (chunk: Buffer) => {
         framer.push(chunk);
         for (let f = framer.next(); f; f = framer.next()) {
           if (f.type === 0x52 /* R */ && f.payload.readInt32BE(0) === 3) socket.write(serialize.password(token));
+          else if (f.type === 0x44 /* D */) outcome.rows++;
           else if (f.type === 0x45 /* E */) {
             const fields = decodeNoticeFields(f.payload);
-            socket.destroy();
-            resolve(`${fields.S}: ${fields.M}`);
+            outcome.errors.push(`${fields.S}: ${fields.M}`);
+            outcome.first ||= `${fields.S}: ${fields.M}`;
+            if (readyCount === 0) return done();
           } else if (f.type === 0x5a /* Z */) {
-            socket.destroy();
-            resolve('READY');
+            readyCount++;
+            if (readyCount === 1) {
+              outcome.first ||= 'READY';
+              if (queries.length === 0) return done();
+              socket.write(Buffer.concat(queries.map((q) => serialize.query(q))));
+            } else if (readyCount === queries.length + 1) return done();
           }
         }
       });
     });
   }
+
+  const rawStartup = async (parameters: Array<[string, string]>, token: string): Promise<string> => (await rawSession(parameters, token)).first;
 
   it('with standard_conforming_strings as PostgreSQL reads it, the smuggle is one SELECT of two literals and nothing else runs', async () => {
     const r = await psql(agent, SMUGGLE);
@@ -158,6 +177,16 @@ describe('session settings through the gateway (psql, PDP, example policy)', () 
       assert.equal(r.code, 1, `${sql}: ${r.stderr}`);
       assert.match(r.stderr, /ERROR: {2}Portcullis blocked this statement: .*(pins|refused|could include)/, sql);
     }
+  });
+
+  it('a routine that turns standard_conforming_strings off ends the session before a pipelined smuggle runs', async () => {
+    const t = g.target.schema;
+    await g.target.admin(`CREATE FUNCTION ${t}.flip() RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('standard_conforming_strings', 'off', false); RETURN 1; END $$`);
+    await g.target.admin(`ALTER FUNCTION ${t}.flip() OWNER TO ${g.target.role}`);
+    // alice (dba) may call routines; both queries leave in one write, the second judged only after the first is answered.
+    const outcome = await rawSession([], dba, 'alice', ['SELECT flip()', SMUGGLE]);
+    assert.ok(outcome.errors.some((e) => /^FATAL: Portcullis ended this session: the target reports standard_conforming_strings=off/.test(e)), JSON.stringify(outcome));
+    assert.equal(await smuggledTableExists(), false);
   });
 
   it('lets the agent run pgjdbc\'s SET application_name, but not SET search_path', async () => {
