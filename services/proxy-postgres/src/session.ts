@@ -180,9 +180,13 @@ export class PostgresSession {
       },
     });
     if (outcome.kind === 'cancel') {
-      // docs "Canceling Requests in Progress": the server answers nothing and closes.
+      // docs "Canceling Requests in Progress": the server answers nothing and closes. Over TLS
+      // (libpq 17's PQcancelStart, psycopg's cancel_safe) the close is TLS's own: end() sends
+      // close_notify, so the caller does not report "SSL error: unexpected eof".
       this.deps.cancels.cancel(outcome.processId, outcome.secretKey);
-      this.socket.destroy();
+      const socket = this.client ?? this.socket;
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return false;
     }
     this.caller = outcome;
@@ -241,7 +245,7 @@ export class PostgresSession {
     this.targetFramer = connection.framer;
     this.targetKey = connection.backendKey;
     this.transactionStatus = connection.transactionStatus;
-    const key = this.deps.cancels.register(this);
+    const key = this.deps.cancels.register(this, connection.backendKey?.processId);
     this.releaseCancelKey = key.release;
     const hello: Buffer[] = [encodeAuthenticationOk()];
     for (const [name, value] of connection.parameterStatus) hello.push(encodeParameterStatus(name, value));
@@ -540,6 +544,18 @@ export class PostgresSession {
             'refused',
           );
         }
+      }
+      if (verdict.effect === 'block' && verdict.syntaxError) {
+        // PostgreSQL's parser rejects it too: answer as the target would, so SQLSTATE-driven code keeps working.
+        const { message, position } = verdict.syntaxError;
+        return refuse(
+          new PgClientError(SqlState.syntaxError, message, {
+            code: 'PCL_ERR_PG_SYNTAX',
+            detail: 'Portcullis refused this statement unparsed: PostgreSQL\'s parser cannot read it, so it was not sent to the database.',
+            ...(position !== undefined ? { position } : {}),
+          }),
+          'refused',
+        );
       }
       if (verdict.effect === 'block') {
         return refuse(new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused');
