@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { newId, type CommandRequested, type MaskSpec, type SqlCommand, type VerdictIssued } from '@portcullis/schemas';
+import { newId, type CommandRequested, type Detector, type MaskSpec, type SqlCommand, type VerdictIssued } from '@portcullis/schemas';
 import { serialize } from 'pg-protocol';
 import type { CopyResponse, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import type { Logger } from 'pino';
@@ -13,7 +13,17 @@ import { SessionRecord } from '@portcullis/kit';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
-import { maskCopyLine, type MaskingLibrary, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
+import {
+  ALWAYS_SCRUBBED,
+  maskCopyLine,
+  type MaskingLibrary,
+  maskRowValues,
+  planEverything,
+  planResult,
+  type ResultPlan,
+  sameMessage,
+  scrubTargetMessage,
+} from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
 import {
   decodeDataRow,
@@ -145,6 +155,12 @@ export class PostgresSession {
   private pumpingTarget = false;
   private closed = false;
   private masking: MaskingLibrary | undefined;
+  /**
+   * Detectors the target's error and notice texts pass through: always secrets and cards, and from
+   * the first mask verdict on, that verdict's detectors too (for the rest of the session, so an
+   * error that surfaces later, at Bind or Sync, cannot slip through unmasked).
+   */
+  private readonly scrubDetectors = new Set<Detector>(ALWAYS_SCRUBBED);
 
   constructor(
     private readonly socket: Socket,
@@ -234,6 +250,12 @@ export class PostgresSession {
         code: 'PCL_ERR_PG_TARGET',
         detail,
       });
+    }
+    try {
+      // Every target error and notice is scrubbed, so the library is needed before the first statement.
+      this.masking ??= await this.deps.loadMasking();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'masking library unavailable: target messages are withheld');
     }
     if (this.client.destroyed) {
       connection.socket.destroy();
@@ -561,6 +583,7 @@ export class PostgresSession {
         return refuse(new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused');
       }
       if (verdict.effect === 'mask') {
+        for (const detector of verdict.mask?.detectors ?? []) this.scrubDetectors.add(detector);
         try {
           this.masking ??= await this.deps.loadMasking();
         } catch (err) {
@@ -746,8 +769,9 @@ export class PostgresSession {
       case 0x45 /* E ErrorResponse */:
         return this.onTargetError(frame, out);
       case 0x4e /* N NoticeResponse */: {
-        const mask = run?.mask;
-        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload), mask.detectors, this.masking!)) : frame.raw);
+        const fields = decodeNoticeFields(frame.payload);
+        const scrubbed = scrubTargetMessage(fields, this.scrubDetectors, this.masking);
+        out.push(sameMessage(fields, scrubbed) ? frame.raw : encodeNoticeResponse(scrubbed));
         return;
       }
       case 0x5a /* Z ReadyForQuery */: {
@@ -778,21 +802,19 @@ export class PostgresSession {
   }
 
   /**
-   * ErrorResponse: a refusal's placeholder error becomes the refusal; under a
-   * mask verdict the texts go through the detectors. In the extended
-   * protocol the target now discards everything up to Sync, and so do we.
+   * ErrorResponse: a refusal's placeholder error becomes the refusal; the
+   * target's own errors keep their SQLSTATE and have their texts scrubbed
+   * (and are recorded scrubbed). In the extended protocol the target now
+   * discards everything up to Sync, and so do we.
    */
   private onTargetError(frame: Frame, out: Buffer[]): void {
     const head = this.pending[0];
-    const fields = decodeNoticeFields(frame.payload);
+    const original = decodeNoticeFields(frame.payload);
+    const fields = scrubTargetMessage(original, this.scrubDetectors, this.masking);
     if (head?.refusal) {
       out.push(head.refusal.encode());
-    } else if (head?.run?.mask) {
-      const masked = maskNotice(fields, head.run.mask.detectors, this.masking!);
-      fields.M = masked.M;
-      out.push(encodeErrorResponse(masked));
     } else {
-      out.push(frame.raw);
+      out.push(sameMessage(original, fields) ? frame.raw : encodeErrorResponse(fields));
     }
     if (!head) return;
     if (head.run) head.run.error = fields.M;

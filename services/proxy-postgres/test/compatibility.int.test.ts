@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { EventOf } from '@portcullis/schemas';
 import { createLogger, createTestBus, eventually, silentLogger, type Bus, type Subscription } from '@portcullis/kit';
-import { issueHumanToken, postgresConnection } from '@portcullis/infra';
+import { issueHumanToken, issueServiceToken, postgresConnection } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { parseProxyConfig } from '../src/config.ts';
 import { startPostgresGateway, type PostgresGateway } from '../src/gateway.ts';
@@ -57,6 +57,7 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
   let pdp: PolicyDecisionService;
   let gateway: PostgresGateway;
   let token: string;
+  let agentToken: string;
   const verdicts: EventOf<'verdicts'>[] = [];
   const sessionEvents: EventOf<'sessionEvents'>[] = [];
   const commands: EventOf<'commands'>[] = [];
@@ -66,6 +67,9 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     target = await createTestTarget('compat', 'compat-db');
     await target.admin(`CREATE TABLE ${target.schema}.marks (n int)`);
     await target.admin(`ALTER TABLE ${target.schema}.marks OWNER TO ${target.role}`);
+    await target.admin(`CREATE TABLE ${target.schema}.contacts (email text UNIQUE, card text UNIQUE)`);
+    await target.admin(`INSERT INTO ${target.schema}.contacts VALUES ('jane@example.com', '4111 1111 1111 1111')`);
+    await target.admin(`ALTER TABLE ${target.schema}.contacts OWNER TO ${target.role}`);
     bus = createTestBus('pg-compat', { partitions: 3 });
     await bus.connect();
     assert.ok((await publishPolicy({ bus, yamlText: policy, fileName: 'automation-access.yaml' })).ok);
@@ -83,6 +87,7 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     await record.ready;
     // alice is a DBA: the example policy allows her everything outside production.
     token = await issueHumanToken(issuer, 'alice');
+    agentToken = await issueServiceToken(issuer, 'llm-agent');
   });
   after(async () => {
     await record?.stop();
@@ -93,9 +98,10 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
   });
 
   const throughGateway = (): string => `host=127.0.0.1 port=${gateway.port} dbname=compat-db user=alice password=${token} sslmode=require`;
+  const asAgent = (): string => `host=127.0.0.1 port=${gateway.port} dbname=compat-db user=llm-agent password=${agentToken} sslmode=require`;
   const direct = (): string => {
     const c = postgresConnection();
-    return `host=${c.host} port=${c.port} dbname=demo user=${target.role} password=${process.env[target.resource.credential.env!]} sslmode=disable`;
+    return `host=${c.host} port=${c.port} dbname=demo user=${target.role} password=${process.env[(target.resource.credential as { env: string }).env]} sslmode=disable`;
   };
 
   async function psycopg<T>(dsn: string, check: string, ...args: string[]): Promise<T> {
@@ -199,6 +205,35 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     const r = await sleeping;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '');
+  });
+
+  type ServerError = { error: (DriverError & { class: string; hint: string | null; context: string | null }) | null };
+
+  it('scrubs card numbers from the target\'s errors for everyone, keeping SQLSTATE and message', async () => {
+    const r = await psycopg<ServerError>(throughGateway(), 'server-error', "INSERT INTO contacts VALUES ('john@example.com', '4111 1111 1111 1111')");
+    assert.equal(r.error?.sqlstate, '23505');
+    assert.equal(r.error?.class, 'UniqueViolation');
+    assert.equal(r.error?.message, 'duplicate key value violates unique constraint "contacts_card_key"');
+    assert.equal(r.error?.detail, 'Key (card)=(************1111) already exists.');
+    const straight = await psycopg<ServerError>(direct(), 'server-error', "INSERT INTO contacts VALUES ('john@example.com', '4111 1111 1111 1111')");
+    assert.equal(straight.error?.detail, 'Key (card)=(4111 1111 1111 1111) already exists.', 'PostgreSQL itself quotes the card');
+  });
+
+  it('scrubs notices too: a card in RAISE NOTICE arrives masked', async () => {
+    const r = await psycopg<{ notices: { message: string }[] }>(throughGateway(), 'notices', "DO $$ BEGIN RAISE NOTICE 'charged card %', '5500 0000 0000 0004'; END $$");
+    assert.deepEqual(r.notices.map((n) => n.message), ['charged card ************0004']);
+  });
+
+  it('under a mask verdict the policy\'s detectors scrub the target\'s errors too, and the record holds the scrubbed text', async () => {
+    const r = await psycopg<ServerError>(asAgent(), 'server-error', 'SELECT email::int FROM contacts');
+    assert.equal(r.error?.sqlstate, '22P02');
+    assert.equal(r.error?.message, 'invalid input syntax for type integer: "j***@example.com"');
+    const command = await eventually('the CommandRequested', () => commands.find((c) => c.type === 'CommandRequested' && c.command.kind === 'sql' && c.command.text === 'SELECT email::int FROM contacts'));
+    const completed = await eventually('its completion', () => sessionEvents.find((e) => e.type === 'CommandCompleted' && e.commandId === command.commandId));
+    assert.equal(completed.type === 'CommandCompleted' && completed.status, 'failed');
+    assert.equal(completed.type === 'CommandCompleted' && completed.error, 'invalid input syntax for type integer: "j***@example.com"');
+    const dba = await psycopg<ServerError>(throughGateway(), 'server-error', 'SELECT email::int FROM contacts');
+    assert.equal(dba.error?.message, 'invalid input syntax for type integer: "jane@example.com"', 'a DBA allowed to read the column sees it in errors too');
   });
 });
 
