@@ -227,6 +227,7 @@ export class PostgresSession {
         clientAddress: `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`,
         ...(this.caller.applicationName ? { applicationName: this.caller.applicationName } : {}),
         ...(this.caller.reason ? { reason: this.caller.reason } : {}),
+        ...(this.caller.tokenExpiresAt ? { tokenExpiresAt: this.caller.tokenExpiresAt } : {}),
       });
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'SessionOpened not recorded');

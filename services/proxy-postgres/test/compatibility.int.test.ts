@@ -162,6 +162,12 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     assert.equal(completed.type === 'CommandCompleted' && completed.status, 'refused');
   });
 
+  it('records the access token\'s expiry on SessionOpened', async () => {
+    const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+    const opened = await eventually('SessionOpened', () => sessionEvents.find((e) => e.type === 'SessionOpened' && e.identity.subject === 'alice'));
+    assert.equal(opened.type === 'SessionOpened' && opened.tokenExpiresAt, new Date(exp * 1000).toISOString());
+  });
+
   it('gives the driver the target backend\'s real pid: pg_backend_pid() and our own notifications agree', async () => {
     const r = await psycopg<{ reported: number; server: number; notifyPid: number; notifyPayload: string }>(throughGateway(), 'backend-pid');
     assert.equal(r.reported, r.server);

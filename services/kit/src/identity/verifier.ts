@@ -48,9 +48,18 @@ export interface IdentityVerifierOptions {
   discoveryTtlSeconds?: number;
 }
 
+/** A verified access token: who the caller is, and until when the token vouches for it. */
+export interface VerifiedToken {
+  identity: Identity;
+  /** The token's exp claim as an ISO 8601 time (every accepted token has one; absent only if it is beyond what a Date holds). */
+  expiresAt?: string;
+}
+
 export interface IdentityVerifier {
   /** The caller's identity, or an IdentityError saying why the token was refused. */
   verify(token: string): Promise<Identity>;
+  /** As verify, with the token's expiry (what a proxy records on SessionOpened). */
+  verifyToken(token: string): Promise<VerifiedToken>;
 }
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -80,45 +89,53 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   });
   const trustedList = [...issuers.keys()].map((i) => JSON.stringify(i)).join(', ');
 
+  async function verifyToken(token: string): Promise<VerifiedToken> {
+    const { header, claims } = readUnverified(token);
+
+    const iss = claims.iss;
+    if (typeof iss !== 'string' || iss === '') {
+      throw new IdentityError('malformed', 'The access token does not say who issued it (no iss claim). Use an access token from a trusted identity provider.');
+    }
+    const trusted = issuers.get(iss);
+    if (!trusted) {
+      throw new IdentityError(
+        'unknown_issuer',
+        `The access token was issued by ${quoteClaim(iss)}, which Portcullis does not trust. Trusted issuers: ${trustedList}.`,
+      );
+    }
+
+    const algorithms = trusted.algorithms ?? ASYMMETRIC_ALGORITHMS;
+    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+      throw new IdentityError(
+        'malformed',
+        `The access token is signed with algorithm ${quoteClaim(header.alg ?? 'none')}, which Portcullis does not accept for ${iss} (accepted: ${algorithms.join(', ')}).`,
+        { issuer: iss },
+      );
+    }
+
+    const getKey = await keys.keysFor(iss, trusted.jwksUri);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        issuer: iss,
+        audience: trusted.audience,
+        algorithms,
+        clockTolerance,
+        requiredClaims: ['sub', 'exp'],
+      }));
+    } catch (err) {
+      throw explain(err, trusted, claims, clockTolerance);
+    }
+    // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
+    const expires = new Date((payload.exp ?? Number.NaN) * 1000);
+    const identity = identityFromClaims(payload, trusted);
+    return Number.isNaN(expires.getTime()) ? { identity } : { identity, expiresAt: expires.toISOString() };
+  }
+
   return {
+    verifyToken,
     async verify(token) {
-      const { header, claims } = readUnverified(token);
-
-      const iss = claims.iss;
-      if (typeof iss !== 'string' || iss === '') {
-        throw new IdentityError('malformed', 'The access token does not say who issued it (no iss claim). Use an access token from a trusted identity provider.');
-      }
-      const trusted = issuers.get(iss);
-      if (!trusted) {
-        throw new IdentityError(
-          'unknown_issuer',
-          `The access token was issued by ${quoteClaim(iss)}, which Portcullis does not trust. Trusted issuers: ${trustedList}.`,
-        );
-      }
-
-      const algorithms = trusted.algorithms ?? ASYMMETRIC_ALGORITHMS;
-      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-        throw new IdentityError(
-          'malformed',
-          `The access token is signed with algorithm ${quoteClaim(header.alg ?? 'none')}, which Portcullis does not accept for ${iss} (accepted: ${algorithms.join(', ')}).`,
-          { issuer: iss },
-        );
-      }
-
-      const getKey = await keys.keysFor(iss, trusted.jwksUri);
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, getKey, {
-          issuer: iss,
-          audience: trusted.audience,
-          algorithms,
-          clockTolerance,
-          requiredClaims: ['sub', 'exp'],
-        }));
-      } catch (err) {
-        throw explain(err, trusted, claims, clockTolerance);
-      }
-      return identityFromClaims(payload, trusted);
+      return (await verifyToken(token)).identity;
     },
   };
 }
