@@ -90,7 +90,9 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   }
   if (!analysis.ok) {
     const decision = blocked(`unparseable: ${analysis.error.replace(/^unparseable:\s*/, '')}`, version);
-    return analysis.syntaxError ? { ...decision, syntaxError: analysis.syntaxError } : decision;
+    // Only SQL text the caller sent can be answered as the target's syntax error; a FunctionCall message has none.
+    const callerText = command.command.kind === 'sql' && command.command.phase !== 'function-call';
+    return analysis.syntaxError && callerText ? { ...decision, syntaxError: analysis.syntaxError } : decision;
   }
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 

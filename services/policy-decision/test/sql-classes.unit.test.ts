@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { givenPolicy, whenSql } from './given.ts';
+import { command, givenPolicy, whenSql } from './given.ts';
+import { evaluate } from '../src/evaluate.ts';
 import { readOnlyAutomation } from './policies.ts';
 
 const policy = givenPolicy(readOnlyAutomation);
@@ -165,6 +166,11 @@ describe('SQL: unparseable', () => {
     const { decision } = await whenSql(policy, 'DO $$ BEGIN EXECUTE; END $$');
     assert.equal(decision.effect, 'block');
     assert.match(decision.reasons[0]!, /^unparseable/);
+    assert.equal(decision.syntaxError, undefined);
+  });
+  it('a FunctionCall message (no SQL text) is refused by policy, never answered as a syntax error', async () => {
+    const { decision } = await evaluate(command({ kind: 'sql', text: 'FunctionCall(2964)', phase: 'function-call', functionOid: 2964 }), policy);
+    assert.equal(decision.effect, 'block');
     assert.equal(decision.syntaxError, undefined);
   });
   it('an EXECUTE of a statement nobody prepared is no syntax error either', async () => {
