@@ -89,55 +89,54 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   });
   const trustedList = [...issuers.keys()].map((i) => JSON.stringify(i)).join(', ');
 
-  async function verifyToken(token: string): Promise<VerifiedToken> {
-    const { header, claims } = readUnverified(token);
-
-    const iss = claims.iss;
-    if (typeof iss !== 'string' || iss === '') {
-      throw new IdentityError('malformed', 'The access token does not say who issued it (no iss claim). Use an access token from a trusted identity provider.');
-    }
-    const trusted = issuers.get(iss);
-    if (!trusted) {
-      throw new IdentityError(
-        'unknown_issuer',
-        `The access token was issued by ${quoteClaim(iss)}, which Portcullis does not trust. Trusted issuers: ${trustedList}.`,
-      );
-    }
-
-    const algorithms = trusted.algorithms ?? ASYMMETRIC_ALGORITHMS;
-    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-      throw new IdentityError(
-        'malformed',
-        `The access token is signed with algorithm ${quoteClaim(header.alg ?? 'none')}, which Portcullis does not accept for ${iss} (accepted: ${algorithms.join(', ')}).`,
-        { issuer: iss },
-      );
-    }
-
-    const getKey = await keys.keysFor(iss, trusted.jwksUri);
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, getKey, {
-        issuer: iss,
-        audience: trusted.audience,
-        algorithms,
-        clockTolerance,
-        requiredClaims: ['sub', 'exp'],
-      }));
-    } catch (err) {
-      throw explain(err, trusted, claims, clockTolerance);
-    }
-    // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
-    const expires = new Date((payload.exp ?? Number.NaN) * 1000);
-    const identity = identityFromClaims(payload, trusted);
-    return Number.isNaN(expires.getTime()) ? { identity } : { identity, expiresAt: expires.toISOString() };
-  }
-
-  return {
-    verifyToken,
+  const verifier: IdentityVerifier = {
     async verify(token) {
-      return (await verifyToken(token)).identity;
+      return (await verifier.verifyToken(token)).identity;
+    },
+    async verifyToken(token) {
+      const { header, claims } = readUnverified(token);
+
+      const iss = claims.iss;
+      if (typeof iss !== 'string' || iss === '') {
+        throw new IdentityError('malformed', 'The access token does not say who issued it (no iss claim). Use an access token from a trusted identity provider.');
+      }
+      const trusted = issuers.get(iss);
+      if (!trusted) {
+        throw new IdentityError(
+          'unknown_issuer',
+          `The access token was issued by ${quoteClaim(iss)}, which Portcullis does not trust. Trusted issuers: ${trustedList}.`,
+        );
+      }
+
+      const algorithms = trusted.algorithms ?? ASYMMETRIC_ALGORITHMS;
+      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+        throw new IdentityError(
+          'malformed',
+          `The access token is signed with algorithm ${quoteClaim(header.alg ?? 'none')}, which Portcullis does not accept for ${iss} (accepted: ${algorithms.join(', ')}).`,
+          { issuer: iss },
+        );
+      }
+
+      const getKey = await keys.keysFor(iss, trusted.jwksUri);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer: iss,
+          audience: trusted.audience,
+          algorithms,
+          clockTolerance,
+          requiredClaims: ['sub', 'exp'],
+        }));
+      } catch (err) {
+        throw explain(err, trusted, claims, clockTolerance);
+      }
+      // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
+      const expires = new Date((payload.exp ?? Number.NaN) * 1000);
+      const identity = identityFromClaims(payload, trusted);
+      return Number.isNaN(expires.getTime()) ? { identity } : { identity, expiresAt: expires.toISOString() };
     },
   };
+  return verifier;
 }
 
 /** Header and claims before any check, only to route the token and explain refusals. */
