@@ -168,11 +168,14 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     assert.equal(opened.type === 'SessionOpened' && opened.tokenExpiresAt, new Date(exp * 1000).toISOString());
   });
 
-  it('gives the driver the target backend\'s real pid: pg_backend_pid() and our own notifications agree', async () => {
-    const r = await psycopg<{ reported: number; server: number; notifyPid: number; notifyPayload: string }>(throughGateway(), 'backend-pid');
+  it('gives the driver the target backend\'s real pid: pg_backend_pid(), our own notifications and pg_terminate_backend agree', async () => {
+    type Pids = { reported: number; server: number; notifyPid: number; notifyPayload: string; terminated: boolean; afterTerminate: string | null };
+    const r = await psycopg<Pids>(throughGateway(), 'backend-pid');
     assert.equal(r.reported, r.server);
     assert.equal(r.notifyPid, r.reported);
     assert.equal(r.notifyPayload, 'hello');
+    assert.equal(r.terminated, true);
+    assert.deepEqual(r, { ...(await psycopg<Pids>(direct(), 'backend-pid')), reported: r.reported, server: r.server, notifyPid: r.notifyPid }, 'the same as straight to PostgreSQL');
   });
 
   type Cancelled = { pid: number; cancelError: string | null; query: DriverError & { class: string } | null; seconds: number; after: number };

@@ -105,11 +105,22 @@ def backend_pid():
         conn.execute("LISTEN pcl_self")
         conn.execute("NOTIFY pcl_self, 'hello'")
         notes = list(conn.notifies(timeout=5, stop_after=1))
+        # pg_terminate_backend(conn.info.backend_pid) from another session ends this very backend.
+        with connect() as other:
+            terminated = other.execute("SELECT pg_terminate_backend(%s)", [reported]).fetchone()[0]
+        time.sleep(0.5)
+        try:
+            conn.execute("SELECT 1")
+            after_terminate = None
+        except psycopg.Error as err:
+            after_terminate = err.sqlstate or type(err).__name__
     return {
         "reported": reported,
         "server": server,
         "notifyPid": notes[0].pid if notes else None,
         "notifyPayload": notes[0].payload if notes else None,
+        "terminated": terminated,
+        "afterTerminate": after_terminate,
     }
 
 
