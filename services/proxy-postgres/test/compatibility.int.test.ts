@@ -198,18 +198,11 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
   });
 
   it('a CancelRequest with the real pid but a wrong secret key cancels nothing', async () => {
-    const pidSeen = new Promise<number>((resolve) => {
-      const poll = setInterval(() => {
-        void target.admin(`SELECT pid FROM pg_stat_activity WHERE usename = $1 AND query LIKE 'SELECT pg_sleep(3%'`, [target.role]).then((r) => {
-          if (r.rows[0]) {
-            clearInterval(poll);
-            resolve(r.rows[0].pid as number);
-          }
-        });
-      }, 200);
-    });
-    const sleeping = psql('SELECT pg_sleep(3.5)');
-    const pid = await pidSeen;
+    const sleeping = psql('SELECT pg_sleep(6)');
+    const pid = await eventually('the sleeping backend', async () => {
+      const r = await target.admin(`SELECT pid FROM pg_stat_activity WHERE usename = $1 AND query = 'SELECT pg_sleep(6)'`, [target.role]);
+      return r.rows[0]?.pid as number | undefined;
+    }, 5000);
     for (const secret of [0, 1, -1, 0x7fffffff]) await sendCancelRequest(gateway.port, pid, secret);
     const r = await sleeping;
     assert.equal(r.code, 0, r.stderr);
