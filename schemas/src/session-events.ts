@@ -11,6 +11,12 @@ export const SessionOpened = z.object({
   clientAddress: z.string(),
   applicationName: z.string().optional(),
   reason: z.string().max(2000).optional(),
+  /**
+   * When the access token the caller opened the session with expires (its
+   * exp claim). Absent when the session was not opened with a token (an SSH
+   * public key registered earlier) or in events written before this field.
+   */
+  tokenExpiresAt: z.string().datetime({ offset: true }).optional(),
 });
 
 export const CommandCompleted = z.object({

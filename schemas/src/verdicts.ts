@@ -48,6 +48,19 @@ export const VerdictIssued = z.object({
   final: z.boolean().default(true),
   /** Statement classes the analysis found, for audit queries ("read", "write", "ddl", …). */
   classes: z.array(z.string()).default([]),
+  /**
+   * Set on a block when the target's own parser could not have read the
+   * command either (SQL: PostgreSQL's parser rejected it), so a proxy can
+   * answer as the target would (PostgreSQL: SQLSTATE 42601 with this message
+   * and position) instead of as a policy refusal. Nothing of it ran.
+   */
+  syntaxError: z
+    .object({
+      message: z.string().max(2000),
+      /** 1-based character offset into the command text, as PostgreSQL's ErrorResponse field P counts. */
+      position: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 export type VerdictIssued = z.infer<typeof VerdictIssued>;
 

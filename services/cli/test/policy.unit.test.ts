@@ -34,6 +34,15 @@ describe('portcullis policy eval', () => {
     assert.match(r.stdout, /^approval: 1 of dba within 1800s \(rule automation-write-production\)$/m);
   });
 
+  it('shows PostgreSQL\'s syntax error for SQL its parser rejects, and allows a string with no statement', () => {
+    const bad = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'orders-prod', '--sql', 'SELECT * FORM orders');
+    assert.match(bad.stdout, /^effect: {2}block$/m);
+    assert.match(bad.stdout, /^syntax: {2}syntax error at or near "FORM" at character 10 \(the PostgreSQL proxy answers 42601\)$/m);
+    const empty = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'orders-prod', '--sql', '');
+    assert.match(empty.stdout, /^effect: {2}allow$/m);
+    assert.match(empty.stdout, /no SQL statement in the command: nothing runs/);
+  });
+
   it('prints JSON with --json', () => {
     const r = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'orders-prod', '--sql', 'SELECT email FROM customers', '--json');
     const decision = JSON.parse(r.stdout);

@@ -65,7 +65,7 @@ export class SessionRecord {
   }
 
   /** Awaited: a session whose opening cannot be recorded does not start. */
-  opened(details: { clientAddress: string; applicationName?: string; reason?: string }): Promise<void> {
+  opened(details: { clientAddress: string; applicationName?: string; reason?: string; tokenExpiresAt?: string }): Promise<void> {
     const event: Omit<SessionOpened, 'seq' | 'digest'> = {
       type: 'SessionOpened',
       eventId: newId(),
@@ -77,6 +77,7 @@ export class SessionRecord {
       clientAddress: details.clientAddress,
       ...(details.applicationName ? { applicationName: details.applicationName.slice(0, 200) } : {}),
       ...(details.reason ? { reason: details.reason } : {}),
+      ...(details.tokenExpiresAt ? { tokenExpiresAt: details.tokenExpiresAt } : {}),
     };
     return this.emit(event);
   }

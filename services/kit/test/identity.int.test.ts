@@ -74,6 +74,14 @@ describe('identity verifier against the local OpenID provider', () => {
     assert.deepEqual(identity, { subject: 'ci-deploy', issuer: provider.issuer, kind: 'service', groups: ['ci'] });
   });
 
+  test('verifyToken also says when the token expires: its exp claim', async () => {
+    const token = await issueServiceToken(provider.issuer, 'ci-deploy');
+    const verified = await verifier.verifyToken(token);
+    assert.deepEqual(verified.identity, await verifier.verify(token));
+    assert.equal(verified.expiresAt, new Date((decodeJwt(token).exp as number) * 1000).toISOString());
+    assert.ok(Date.parse(verified.expiresAt!) > Date.now());
+  });
+
   test('every dev service account maps to its groups', async () => {
     const expected = { 'llm-agent': ['agents'], 'reporting-job': ['analytics'], 'auditor-bot': ['auditors'] };
     for (const [clientId, groups] of Object.entries(expected)) {

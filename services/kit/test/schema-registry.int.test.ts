@@ -40,3 +40,22 @@ test('the registry refuses a backward-incompatible change and accepts a compatib
     return true;
   });
 });
+
+test('the optional fields added since (SessionOpened.tokenExpiresAt, VerdictIssued.syntaxError) register over the schemas without them', async () => {
+  const added: Array<[keyof typeof topics, string, string]> = [
+    ['sessionEvents', 'SessionOpened', 'tokenExpiresAt'],
+    ['verdicts', 'VerdictIssued', 'syntaxError'],
+  ];
+  for (const [key, type, field] of added) {
+    const subject = `t-compat-${randomBytes(4).toString('hex')}.portcullis.${key}-value`;
+    const codec = createEventCodec({ registryUrl, topicName: () => subject.replace(/-value$/, '') });
+    const current = jsonSchemaOf(topics[key].schema) as { oneOf: { properties: Record<string, unknown>; required?: string[] }[] };
+    const before = structuredClone(current);
+    const branch = before.oneOf.find((b) => (b.properties.type as { const?: string }).const === type)!;
+    assert.ok(branch.properties[field], `${type}.${field} is in the current schema`);
+    assert.ok(!branch.required?.includes(field), `${type}.${field} is optional`);
+    delete branch.properties[field];
+    await codec.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(before) }, { subject });
+    await codec.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(current) }, { subject });
+  }
+});

@@ -26,6 +26,8 @@ export interface Decision {
   ruleIds: string[];
   reasons: string[];
   mask?: MaskSpec;
+  /** The target's parser would reject the command too (see VerdictIssued.syntaxError). */
+  syntaxError?: { message: string; position?: number };
   /** SQL statement classes the analysis found (for audit queries). */
   classes: string[];
   policyVersion: number;
@@ -86,7 +88,12 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   if (PROTOCOL_OF_KIND[command.command.kind] !== command.protocol) {
     return blocked(`a ${command.command.kind} command cannot arrive over ${command.protocol}`, version);
   }
-  if (!analysis.ok) return blocked(`unparseable: ${analysis.error.replace(/^unparseable:\s*/, '')}`, version);
+  if (!analysis.ok) {
+    const decision = blocked(`unparseable: ${analysis.error.replace(/^unparseable:\s*/, '')}`, version);
+    // Only SQL text the caller sent can be answered as the target's syntax error; a FunctionCall message has none.
+    const callerText = command.command.kind === 'sql' && command.command.phase !== 'function-call';
+    return analysis.syntaxError && callerText ? { ...decision, syntaxError: analysis.syntaxError } : decision;
+  }
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
   const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : [];
@@ -97,6 +104,11 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   const units = unitsOf(command, analysis);
   const defaultEffect = policy.defaultEffect;
 
+  if (units.length === 0 && analysis.kind === 'sql') {
+    // Empty, whitespace, `;` or comments only: PostgreSQL's parser finds no statement and the target
+    // answers EmptyQueryResponse, running nothing (drivers send "" as a liveness check).
+    return { effect: 'allow', ruleIds: [], reasons: ['no SQL statement in the command: nothing runs'], classes, policyVersion: version };
+  }
   if (units.length === 0) {
     return {
       effect: defaultEffect,

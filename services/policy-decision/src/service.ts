@@ -295,6 +295,7 @@ function verdictOf(sessionId: string, commandId: string, decision: Decision, app
     policyVersion: decision.policyVersion,
     final: decision.effect !== 'hold',
     classes: decision.classes,
+    ...(decision.syntaxError ? { syntaxError: decision.syntaxError } : {}),
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { givenPolicy, whenSql } from './given.ts';
+import { command, givenPolicy, whenSql } from './given.ts';
+import { evaluate } from '../src/evaluate.ts';
 import { readOnlyAutomation } from './policies.ts';
 
 const policy = givenPolicy(readOnlyAutomation);
@@ -146,14 +147,47 @@ describe('SQL: tables and functions are reported schema-qualified where the stat
 });
 
 describe('SQL: unparseable', () => {
-  it('blocks with the reason "unparseable"', async () => {
+  it('blocks with the reason "unparseable" and PostgreSQL\'s own syntax error, position counted from 1', async () => {
     const { decision } = await whenSql(policy, 'SELEC * FROM orders');
     assert.equal(decision.effect, 'block');
     assert.match(decision.reasons[0]!, /^unparseable: syntax error/);
+    assert.deepEqual(decision.syntaxError, { message: 'syntax error at or near "SELEC"', position: 1 });
   });
-  it('blocks a DO block whose PL/pgSQL does not parse', async () => {
+  it('counts the position in characters, as PostgreSQL does, past multibyte ones', async () => {
+    const { decision } = await whenSql(policy, "SELECT 'é' FROM orders WHERE");
+    assert.deepEqual(decision.syntaxError, { message: 'syntax error at end of input', position: 29 });
+  });
+  it('a syntax error in a later statement of the string blocks the whole string', async () => {
+    const { decision } = await whenSql(policy, 'SELECT 1; DELET FROM orders');
+    assert.equal(decision.effect, 'block');
+    assert.deepEqual(decision.syntaxError, { message: 'syntax error at or near "DELET"', position: 11 });
+  });
+  it('blocks a DO block whose PL/pgSQL does not parse, as a policy refusal: PostgreSQL parses the DO itself', async () => {
     const { decision } = await whenSql(policy, 'DO $$ BEGIN EXECUTE; END $$');
     assert.equal(decision.effect, 'block');
     assert.match(decision.reasons[0]!, /^unparseable/);
+    assert.equal(decision.syntaxError, undefined);
   });
+  it('a FunctionCall message (no SQL text) is refused by policy, never answered as a syntax error', async () => {
+    const { decision } = await evaluate(command({ kind: 'sql', text: 'FunctionCall(2964)', phase: 'function-call', functionOid: 2964 }), policy);
+    assert.equal(decision.effect, 'block');
+    assert.equal(decision.syntaxError, undefined);
+  });
+  it('an EXECUTE of a statement nobody prepared is no syntax error either', async () => {
+    const { decision } = await whenSql(policy, 'EXECUTE nobody_prepared_me');
+    assert.equal(decision.effect, 'block');
+    assert.equal(decision.syntaxError, undefined);
+  });
+});
+
+describe('SQL: no statement at all', () => {
+  for (const text of ['', ' ', ';', '-- only a comment', '/* a */ ; ;']) {
+    it(`${JSON.stringify(text)} is allowed whatever the default: the target runs nothing and answers EmptyQueryResponse`, async () => {
+      const { decision, analysis } = await whenSql(policy, text);
+      assert.ok(analysis.ok && analysis.kind === 'sql');
+      assert.equal(analysis.statements.length, 0);
+      assert.equal(decision.effect, 'allow');
+      assert.deepEqual(decision.reasons, ['no SQL statement in the command: nothing runs']);
+    });
+  }
 });

@@ -101,12 +101,12 @@ export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
   return app;
 }
 
-export async function authenticate(verifier: IdentityVerifier, authorization: string | string[] | undefined): Promise<Identity> {
+export async function authenticate(verifier: IdentityVerifier, authorization: string | string[] | undefined): Promise<{ identity: Identity; expiresAt?: string }> {
   const value = Array.isArray(authorization) ? undefined : authorization;
   const m = value ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(value) : null;
   if (!m) throw new HttpProxyError('PCL_ERR_UNAUTHENTICATED', 'send your Portcullis access token as "Authorization: Bearer <token>"');
   try {
-    return await verifier.verify(m[1]!);
+    return await verifier.verifyToken(m[1]!);
   } catch (err) {
     const reason = (err as { reason?: string }).reason;
     if (reason === 'issuer_unavailable') throw new HttpProxyError('PCL_ERR_IDP_UNAVAILABLE', describeError(err));
@@ -150,8 +150,9 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
   const resource = route.resource;
 
   let identity: Identity;
+  let tokenExpiresAt: string | undefined;
   try {
-    identity = await authenticate(ctx.verifier, request.headers.authorization);
+    ({ identity, expiresAt: tokenExpiresAt } = await authenticate(ctx.verifier, request.headers.authorization));
   } catch (err) {
     return sendError(reply, errorFor(err), resource);
   }
@@ -166,7 +167,7 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
 
   const session = new RequestSession(ctx, identity, resourceRef(resource));
   try {
-    await session.open(request.ip, request.headers['user-agent']);
+    await session.open(request.ip, request.headers['user-agent'], tokenExpiresAt);
   } catch (err) {
     ctx.logger.error({ err: describeError(err) }, 'SessionOpened could not be written');
     return sendError(reply, errorFor(err), resource, command);

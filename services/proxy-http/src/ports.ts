@@ -13,5 +13,5 @@ export interface SessionEventSink {
 
 /** Verifies the caller's OIDC access token (kit's createIdentityVerifier). */
 export interface IdentityVerifier {
-  verify(token: string): Promise<Identity>;
+  verifyToken(token: string): Promise<{ identity: Identity; expiresAt?: string }>;
 }

@@ -24,8 +24,8 @@ export class RequestSession {
     this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger);
   }
 
-  open(clientAddress: string, userAgent?: string): Promise<void> {
-    return this.record.opened({ clientAddress, ...(userAgent ? { applicationName: userAgent } : {}) });
+  open(clientAddress: string, userAgent?: string, tokenExpiresAt?: string): Promise<void> {
+    return this.record.opened({ clientAddress, ...(userAgent ? { applicationName: userAgent } : {}), ...(tokenExpiresAt ? { tokenExpiresAt } : {}) });
   }
 
   judge(command: HttpCommand, timeoutMs: number, reason?: string): Promise<VerdictIssued> {

@@ -29,10 +29,10 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   let command: HttpCommand | undefined;
   let session: RequestSession | undefined;
   try {
-    const identity = await authenticate(ctx.verifier, req.headers.authorization);
+    const { identity, expiresAt } = await authenticate(ctx.verifier, req.headers.authorization);
     command = buildHttpCommand({ resource, method: req.method ?? 'GET', upstreamPath, query, headers: req.headers, body: Buffer.alloc(0), bodyBytesInCommand: 0, upgrade: String(req.headers.upgrade ?? '') });
     session = new RequestSession(ctx, identity, resourceRef(resource));
-    await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent']);
+    await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent'], expiresAt);
     let verdict = await session.judge(command, ctx.config.settings.verdictTimeoutMs);
     if (verdict.effect === 'hold') {
       if (resource.hold.mode === 'respond') throw new HttpProxyError('PCL_ERR_FORBIDDEN', `held for approval ${verdict.approvalId}: ${verdictMessage(verdict)}; upgrades cannot be replayed, set hold.mode: wait for this resource`);

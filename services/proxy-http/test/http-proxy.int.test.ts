@@ -65,6 +65,9 @@ test('allowed: forwarded with the gateway credential instead of the caller token
   assert.deepEqual([cmd, ...events].map((e) => e.type).sort(), ['CommandCompleted', 'CommandRequested', 'OutputRecorded', 'SessionClosed', 'SessionOpened']);
   const completed = events.find((e) => e.type === 'CommandCompleted')!;
   assert.equal(completed.type === 'CommandCompleted' && completed.tag, '200');
+  const opened = events.find((e) => e.type === 'SessionOpened')!;
+  const exp = (JSON.parse(Buffer.from(aliceToken.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+  assert.equal(opened.type === 'SessionOpened' && opened.tokenExpiresAt, new Date(exp * 1000).toISOString(), 'SessionOpened records the token expiry');
   assert.deepEqual(verifyChain([cmd, ...events] as unknown as ChainedEvent[]), { integrity: 'ok', lastSeq: 5 });
   assert.ok(!JSON.stringify(events).includes(apiToken), 'the upstream credential never reaches the record');
 });

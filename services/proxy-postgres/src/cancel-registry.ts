@@ -5,23 +5,31 @@ export interface Cancellable {
   cancel(): void;
 }
 
+/** Largest process id PostgreSQL hands out on Linux (pid_max's ceiling); a made-up one stays in range. */
+const MAX_PID = 4_194_304;
+
 /**
  * The proxy gives every caller its own BackendKeyData (docs "Canceling
- * Requests in Progress"); a CancelRequest carrying it reaches that session,
- * which cancels what it is waiting for and forwards a CancelRequest with the
- * target's key. The caller never learns the target's key.
+ * Requests in Progress"): the target backend's real process id, so
+ * `pg_backend_pid()`, NotificationResponse pids and `pg_terminate_backend`
+ * agree with what the driver reports, with a secret key of the gateway's own.
+ * A CancelRequest reaches a session only with both; the session then
+ * forwards a CancelRequest with the target's key, which the caller never
+ * learns. The pid is not a secret (pg_stat_activity shows it); the key is.
  */
 export class CancelRegistry {
   private readonly sessions = new Map<string, Cancellable>();
 
-  register(session: Cancellable): { processId: number; secretKey: number; release: () => void } {
+  /** `processId`: the target backend's pid; without one (the target sent no BackendKeyData) a made-up pid. */
+  register(session: Cancellable, processId?: number): { processId: number; secretKey: number; release: () => void } {
     for (;;) {
-      const processId = randomInt(1, 0x7fffffff);
+      const pid = processId ?? randomInt(1, MAX_PID);
       const secretKey = randomInt(-0x80000000, 0x7fffffff);
-      const key = `${processId}:${secretKey}`;
+      const key = `${pid}:${secretKey}`;
+      // Two targets may reuse a pid; the secret still tells their sessions apart.
       if (this.sessions.has(key)) continue;
       this.sessions.set(key, session);
-      return { processId, secretKey, release: () => this.sessions.delete(key) };
+      return { processId: pid, secretKey, release: () => this.sessions.delete(key) };
     }
   }
 

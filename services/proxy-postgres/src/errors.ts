@@ -8,6 +8,7 @@ import { encodeErrorResponse, encodeNoticeResponse, type NoticeFields, type Text
  */
 export const SqlState = {
   insufficientPrivilege: '42501',
+  syntaxError: '42601',
   invalidAuthorizationSpecification: '28000',
   invalidPassword: '28P01',
   protocolViolation: '08P01',
@@ -26,7 +27,7 @@ export class PgClientError extends Error {
   constructor(
     readonly sqlState: string,
     message: string,
-    readonly options: { severity?: Severity; code?: string; detail?: string; hint?: string } = {},
+    readonly options: { severity?: Severity; code?: string; detail?: string; hint?: string; /** 1-based character offset into the statement (field P). */ position?: number } = {},
   ) {
     super(message);
     this.name = 'PgClientError';
@@ -45,6 +46,7 @@ export class PgClientError extends Error {
       M: this.message,
       ...(detail ? { D: detail } : {}),
       ...(this.options.hint ? { H: this.options.hint } : {}),
+      ...(this.options.position !== undefined ? { P: String(this.options.position) } : {}),
     };
   }
 

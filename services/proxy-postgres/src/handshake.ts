@@ -26,6 +26,8 @@ export interface AuthenticatedCaller {
   applicationName: string | undefined;
   reason: string | undefined;
   encrypted: boolean;
+  /** When the access token expires (recorded on SessionOpened). */
+  tokenExpiresAt: string | undefined;
 }
 
 export type HandshakeOutcome = AuthenticatedCaller | { kind: 'cancel'; processId: number; secretKey: number };
@@ -175,9 +177,10 @@ export async function acceptCaller(rawSocket: Socket, options: HandshakeOptions)
   if (answer.type !== 0x70 /* p */) throw new ProtocolViolation(`expected password response, got message type ${answer.type}`);
   const token = decodePassword(answer.payload).password;
   let identity: Identity;
+  let tokenExpiresAt: string | undefined;
   try {
     if (!token) throw new Error('empty password: send an OIDC access token as the password');
-    identity = await options.verifier.verify(token);
+    ({ identity, expiresAt: tokenExpiresAt } = await options.verifier.verifyToken(token));
   } catch (err) {
     const why = (err as Error).message.slice(0, 300);
     throw new PgClientError(SqlState.invalidPassword, `access token rejected for user "${user}": ${why}`, {
@@ -200,5 +203,6 @@ export async function acceptCaller(rawSocket: Socket, options: HandshakeOptions)
     applicationName: parameters.application_name || undefined,
     reason,
     encrypted,
+    tokenExpiresAt,
   };
 }

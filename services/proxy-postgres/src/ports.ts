@@ -20,7 +20,7 @@ export interface SessionEventSink {
   publish(event: SessionTopicEvent): Promise<void>;
 }
 
-/** Verifies the OIDC access token a caller sends as its password. */
+/** Verifies the OIDC access token a caller sends as its password (kit's createIdentityVerifier). */
 export interface IdentityVerifier {
-  verify(token: string): Promise<Identity>;
+  verifyToken(token: string): Promise<{ identity: Identity; expiresAt?: string }>;
 }

@@ -126,12 +126,44 @@ export function maskCopyLine(line: Buffer, plan: ResultPlan, codec?: TextCodec):
   return inUtf8(line, codec, mask) ?? Buffer.from(`${Array.from({ length: Math.max(1, plan.columns.length) }, () => '\\N').join('\t')}\n`, 'latin1');
 }
 
+/** The fields of a NoticeResponse/ErrorResponse that carry text a statement's data can end up in. */
+const FREE_TEXT_FIELDS = ['M', 'D', 'H', 'W', 'q', 'c'] as const;
+
 /** The human-readable fields of a NoticeResponse/ErrorResponse, through the content detectors. */
 export function maskNotice(fields: NoticeFields, detectors: Detector[], lib: MaskingLibrary): NoticeFields {
   const out: NoticeFields = { ...fields };
-  for (const code of ['M', 'D', 'H', 'W', 'q', 'c'] as const) {
+  for (const code of FREE_TEXT_FIELDS) {
     const value = out[code];
     if (value !== undefined) out[code] = lib.maskFreeText(value, detectors);
   }
   return out;
+}
+
+/**
+ * What every target error and notice goes through, whatever the verdict: a
+ * credential or card number quoted in a message (a connection string in a
+ * dblink error, a key value in a unique violation) never reaches the caller.
+ * A mask verdict adds its own detectors (emails, IBANs, …).
+ */
+export const ALWAYS_SCRUBBED: readonly Detector[] = ['secret', 'card'];
+
+/**
+ * A target ErrorResponse/NoticeResponse as the caller may see it: severity,
+ * SQLSTATE, position and the names of schema objects pass; the message,
+ * detail, hint, context and internal query go through the detectors. Without
+ * the masking library those texts are withheld (fail closed), the SQLSTATE
+ * still tells the caller what kind of error it was.
+ */
+export function scrubTargetMessage(fields: NoticeFields, detectors: Iterable<Detector>, lib: MaskingLibrary | undefined): NoticeFields {
+  if (lib) return maskNotice(fields, [...detectors], lib);
+  const out: NoticeFields = { ...fields };
+  for (const code of FREE_TEXT_FIELDS) {
+    if (out[code] !== undefined) out[code] = code === 'M' ? `(message withheld: Portcullis could not scrub it; SQLSTATE ${fields.C})` : '';
+  }
+  return out;
+}
+
+/** True when scrubbing changed nothing, so the original bytes can go out as they came. */
+export function sameMessage(a: NoticeFields, b: NoticeFields): boolean {
+  return FREE_TEXT_FIELDS.every((code) => a[code] === b[code]);
 }

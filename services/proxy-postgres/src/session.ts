@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { newId, type CommandRequested, type MaskSpec, type SqlCommand, type VerdictIssued } from '@portcullis/schemas';
+import { newId, type CommandRequested, type Detector, type MaskSpec, type SqlCommand, type VerdictIssued } from '@portcullis/schemas';
 import { serialize } from 'pg-protocol';
 import type { CopyResponse, ParameterStatusMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import type { Logger } from 'pino';
@@ -13,7 +13,17 @@ import { SessionRecord } from '@portcullis/kit';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
-import { maskCopyLine, type MaskingLibrary, maskNotice, maskRowValues, planEverything, planResult, type ResultPlan } from './result-masking.ts';
+import {
+  ALWAYS_SCRUBBED,
+  maskCopyLine,
+  type MaskingLibrary,
+  maskRowValues,
+  planEverything,
+  planResult,
+  type ResultPlan,
+  sameMessage,
+  scrubTargetMessage,
+} from './result-masking.ts';
 import { connectTarget, sendTargetCancel, TargetConnectError, type TargetConnection } from './target-connector.ts';
 import { InvalidClientText, lenientText } from './client-encoding.ts';
 import { mayChangeSettingsUnseen, SettingsBarrier, TargetSettings } from './target-settings.ts';
@@ -150,6 +160,12 @@ export class PostgresSession {
   /** The target session's settings as it reports them: the client encoding's codec, the pinned settings' watch. */
   private settings = new TargetSettings([]);
   private readonly unseenSettings = new SettingsBarrier();
+  /**
+   * Detectors the target's error and notice texts pass through: always secrets and cards, and from
+   * the first mask verdict on, that verdict's detectors too (for the rest of the session, so an
+   * error that surfaces later, at Bind or Sync, cannot slip through unmasked).
+   */
+  private readonly scrubDetectors = new Set<Detector>(ALWAYS_SCRUBBED);
 
   constructor(
     private readonly socket: Socket,
@@ -185,9 +201,13 @@ export class PostgresSession {
       },
     });
     if (outcome.kind === 'cancel') {
-      // docs "Canceling Requests in Progress": the server answers nothing and closes.
+      // docs "Canceling Requests in Progress": the server answers nothing and closes. Over TLS
+      // (libpq 17's PQcancelStart, psycopg's cancel_safe) the close is TLS's own: end() sends
+      // close_notify, so the caller does not report "SSL error: unexpected eof".
       this.deps.cancels.cancel(outcome.processId, outcome.secretKey);
-      this.socket.destroy();
+      const socket = this.client ?? this.socket;
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return false;
     }
     this.caller = outcome;
@@ -212,6 +232,7 @@ export class PostgresSession {
         clientAddress: `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`,
         ...(this.caller.applicationName ? { applicationName: this.caller.applicationName } : {}),
         ...(this.caller.reason ? { reason: this.caller.reason } : {}),
+        ...(this.caller.tokenExpiresAt ? { tokenExpiresAt: this.caller.tokenExpiresAt } : {}),
       });
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'SessionOpened not recorded');
@@ -236,6 +257,12 @@ export class PostgresSession {
         detail,
       });
     }
+    try {
+      // Every target error and notice is scrubbed, so the library is needed before the first statement.
+      this.masking ??= await this.deps.loadMasking();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'masking library unavailable: target messages are withheld');
+    }
     if (this.client.destroyed) {
       connection.socket.destroy();
       await this.close('client disconnected during connect');
@@ -252,7 +279,7 @@ export class PostgresSession {
     this.targetFramer = connection.framer;
     this.targetKey = connection.backendKey;
     this.transactionStatus = connection.transactionStatus;
-    const key = this.deps.cancels.register(this);
+    const key = this.deps.cancels.register(this, connection.backendKey?.processId);
     this.releaseCancelKey = key.release;
     const hello: Buffer[] = [encodeAuthenticationOk()];
     for (const [name, value] of connection.parameterStatus) hello.push(encodeParameterStatus(name, value));
@@ -570,10 +597,23 @@ export class PostgresSession {
           );
         }
       }
+      if (verdict.effect === 'block' && verdict.syntaxError) {
+        // PostgreSQL's parser rejects it too: answer as the target would, so SQLSTATE-driven code keeps working.
+        const { message, position } = verdict.syntaxError;
+        return refuse(
+          new PgClientError(SqlState.syntaxError, message, {
+            code: 'PCL_ERR_PG_SYNTAX',
+            detail: 'Portcullis refused this statement unparsed: PostgreSQL\'s parser cannot read it, so it was not sent to the database.',
+            ...(position !== undefined ? { position } : {}),
+          }),
+          'refused',
+        );
+      }
       if (verdict.effect === 'block') {
         return refuse(new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused');
       }
       if (verdict.effect === 'mask') {
+        for (const detector of verdict.mask?.detectors ?? []) this.scrubDetectors.add(detector);
         try {
           this.masking ??= await this.deps.loadMasking();
         } catch (err) {
@@ -759,9 +799,10 @@ export class PostgresSession {
       case 0x45 /* E ErrorResponse */:
         return this.onTargetError(frame, out);
       case 0x4e /* N NoticeResponse */: {
-        const mask = run?.mask;
         const text = lenientText(this.settings.codec);
-        out.push(mask ? encodeNoticeResponse(maskNotice(decodeNoticeFields(frame.payload, text.decode), mask.detectors, this.masking!), text.encode) : frame.raw);
+        const fields = decodeNoticeFields(frame.payload, text.decode);
+        const scrubbed = scrubTargetMessage(fields, this.scrubDetectors, this.masking);
+        out.push(sameMessage(fields, scrubbed) ? frame.raw : encodeNoticeResponse(scrubbed, text.encode));
         return;
       }
       case 0x5a /* Z ReadyForQuery */: {
@@ -801,22 +842,20 @@ export class PostgresSession {
   }
 
   /**
-   * ErrorResponse: a refusal's placeholder error becomes the refusal; under a
-   * mask verdict the texts go through the detectors. In the extended
-   * protocol the target now discards everything up to Sync, and so do we.
+   * ErrorResponse: a refusal's placeholder error becomes the refusal; the
+   * target's own errors keep their SQLSTATE and have their texts scrubbed
+   * (and are recorded scrubbed). In the extended protocol the target now
+   * discards everything up to Sync, and so do we.
    */
   private onTargetError(frame: Frame, out: Buffer[]): void {
     const head = this.pending[0];
     const text = lenientText(this.settings.codec);
-    const fields = decodeNoticeFields(frame.payload, text.decode);
+    const original = decodeNoticeFields(frame.payload, text.decode);
+    const fields = scrubTargetMessage(original, this.scrubDetectors, this.masking);
     if (head?.refusal) {
       out.push(head.refusal.encode(text.encode));
-    } else if (head?.run?.mask) {
-      const masked = maskNotice(fields, head.run.mask.detectors, this.masking!);
-      fields.M = masked.M;
-      out.push(encodeErrorResponse(masked, text.encode));
     } else {
-      out.push(frame.raw);
+      out.push(sameMessage(original, fields) ? frame.raw : encodeErrorResponse(fields, text.encode));
     }
     if (!head) return;
     if (head.run) head.run.error = fields.M;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Detector } from '@portcullis/schemas';
 import { maskCopyTextLine, maskFieldValue, maskFreeText, type ColumnMask } from '../src/masking/index.ts';
+import { ALWAYS_SCRUBBED, sameMessage, scrubTargetMessage } from '../src/result-masking.ts';
 
 const ALL: Detector[] = ['email', 'card', 'iban', 'ssn', 'phone', 'secret'];
 const PARTIAL: ColumnMask = { strategy: 'partial' };
@@ -244,5 +245,46 @@ describe('COPY text lines', () => {
     assert.deepEqual(maskCopyTextLine(b('1\t2\tjohn@example.com\n'), [], [OID.int4], ['email']), b('1\t2\tj***@example.com\n'));
     const end = b('\\.\n');
     assert.equal(maskCopyTextLine(end, [], [], ALL), end);
+  });
+});
+
+describe('scrubTargetMessage: target errors and notices as the caller sees them', () => {
+  const lib = { maskFreeText, maskFieldValue, maskCopyTextLine };
+  const uniqueViolation = {
+    S: 'ERROR', V: 'ERROR', C: '23505', M: 'duplicate key value violates unique constraint "customers_card_key"',
+    D: 'Key (email, card)=(jane@example.com, 4111 1111 1111 1111) already exists.', s: 'public', t: 'customers', n: 'customers_card_key',
+  };
+
+  it('given the detectors every session has, when a unique violation quotes a card, then the card is masked and the rest kept', () => {
+    const out = scrubTargetMessage(uniqueViolation, ALWAYS_SCRUBBED, lib);
+    assert.equal(out.D, 'Key (email, card)=(jane@example.com, ************1111) already exists.');
+    assert.deepEqual({ ...out, D: undefined }, { ...uniqueViolation, D: undefined });
+  });
+
+  it('given a mask verdict\'s detectors, when the same error arrives, then the email is masked too', () => {
+    const out = scrubTargetMessage(uniqueViolation, [...ALWAYS_SCRUBBED, 'email'], lib);
+    assert.equal(out.D, 'Key (email, card)=(j***@example.com, ************1111) already exists.');
+    assert.equal(out.C, '23505');
+  });
+
+  it('given a credential in a message, hint or context, then it never passes', () => {
+    const fields = { S: 'ERROR', C: '08001', M: 'could not establish connection', D: 'connection string postgresql://app:s3cr3t-Passw0rd@127.0.0.1/db failed', H: 'check password=hunter2hunter2', W: 'SQL statement "SELECT dblink_connect(\'password=hunter2hunter2\')"' };
+    const out = scrubTargetMessage(fields, ALWAYS_SCRUBBED, lib);
+    for (const value of [out.D, out.H, out.W]) assert.ok(!/s3cr3t-Passw0rd|hunter2hunter2/.test(value ?? ''), value);
+    assert.equal(out.M, 'could not establish connection');
+  });
+
+  it('given no masking library, then the texts are withheld and the SQLSTATE and position stay', () => {
+    const out = scrubTargetMessage({ ...uniqueViolation, P: '12' }, ALWAYS_SCRUBBED, undefined);
+    assert.equal(out.M, '(message withheld: Portcullis could not scrub it; SQLSTATE 23505)');
+    assert.equal(out.D, '');
+    assert.equal(out.P, '12');
+    assert.equal(out.C, '23505');
+  });
+
+  it('a clean message is the same message (forwarded byte for byte)', () => {
+    const clean = { S: 'ERROR', C: '42P01', M: 'relation "nope" does not exist', P: '15' };
+    assert.ok(sameMessage(clean, scrubTargetMessage(clean, [...ALWAYS_SCRUBBED, 'email', 'phone'], lib)));
+    assert.ok(!sameMessage(uniqueViolation, scrubTargetMessage(uniqueViolation, ALWAYS_SCRUBBED, lib)));
   });
 });

@@ -13,6 +13,8 @@ export interface Authenticated {
   resource: SshResource;
   targetUser: string;
   method: 'password' | 'keyboard-interactive' | 'publickey';
+  /** When the access token expires; unset for a public key (registered earlier, with its own lifetime). */
+  tokenExpiresAt?: string;
 }
 
 const METHODS: AuthContext['method'][] = ['publickey', 'keyboard-interactive', 'password'];
@@ -41,8 +43,8 @@ export function attachHandshake(conn: Connection, deps: { config: SshProxyConfig
 
   const withToken = async (ctx: AuthContext, token: string, target: { resource: SshResource; targetUser: string }, method: 'password' | 'keyboard-interactive'): Promise<void> => {
     try {
-      const identity = await deps.verifier.verify(token.trim());
-      authenticated = { identity, ...target, method };
+      const { identity, expiresAt } = await deps.verifier.verifyToken(token.trim());
+      authenticated = { identity, ...target, method, ...(expiresAt ? { tokenExpiresAt: expiresAt } : {}) };
       ctx.accept();
     } catch (err) {
       const why = isIdentityError(err) || err instanceof Error ? err.message : 'the access token could not be verified';

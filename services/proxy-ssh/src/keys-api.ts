@@ -32,7 +32,7 @@ export function createKeysApi(deps: { store: KeyStore; verifier: IdentityVerifie
     if (!token) return send(401, { error: 'send an OIDC access token: Authorization: Bearer <token>' });
     let identity: Identity;
     try {
-      identity = await verifier.verify(token.trim());
+      ({ identity } = await verifier.verifyToken(token.trim()));
     } catch (err) {
       return send(isIdentityError(err) && (err as { reason?: string }).reason === 'issuer_unavailable' ? 503 : 401, { error: (err as Error).message });
     }

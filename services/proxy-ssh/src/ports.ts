@@ -15,5 +15,5 @@ export interface SessionEventSink {
 
 /** Verifies the OIDC access token a caller sends as password or keyboard-interactive answer. */
 export interface IdentityVerifier {
-  verify(token: string): Promise<Identity>;
+  verifyToken(token: string): Promise<{ identity: Identity; expiresAt?: string }>;
 }

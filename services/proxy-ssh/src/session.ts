@@ -80,7 +80,11 @@ export class SshSession {
     this.record = new SessionRecord(newId(), auth.identity, resource, 'ssh', this.deps.sink, this.logger);
     const software = this.clientSoftware;
     try {
-      await this.record.opened({ clientAddress: this.clientAddress, ...(software ? { applicationName: software } : {}) });
+      await this.record.opened({
+        clientAddress: this.clientAddress,
+        ...(software ? { applicationName: software } : {}),
+        ...(auth.tokenExpiresAt ? { tokenExpiresAt: auth.tokenExpiresAt } : {}),
+      });
       this.logger.info({ sessionId: this.record.sessionId, subject: auth.identity.subject, resource: resource.name, targetUser: auth.targetUser, method: auth.method }, 'session opened');
       return true;
     } catch (err) {

@@ -48,6 +48,10 @@ test('an allowed exec runs on the target and returns output and exit status (Ope
   assert.equal(ok.code, 0);
   const status = await openSsh(f, 'web-1', ["sh -c 'exit 3'"], { token: ciToken });
   assert.equal(status.code, 3, status.stderr);
+  // SessionOpened records until when the token that opened the session vouches for the caller.
+  const exp = (JSON.parse(Buffer.from(ciToken.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+  const opened = await eventually('SessionOpened', () => f.sessionEvents.find((e) => e.type === 'SessionOpened' && e.identity.subject === 'ci-deploy'));
+  assert.equal(opened.type === 'SessionOpened' && opened.tokenExpiresAt, new Date(exp * 1000).toISOString());
 });
 
 test('a blocked command never reaches the target: stderr names the rule, exit status 1', async () => {
@@ -140,6 +144,9 @@ test('scp -O of a 20 MB file through a registered public key streams intact; sft
     const seconds = (Date.now() - started) / 1000;
     const digest = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
     assert.equal(digest(dest), digest(source));
+    // A public key login carries no token: no token expiry on its SessionOpened.
+    const opened = await eventually('SessionOpened', () => f.sessionEvents.find((e) => e.type === 'SessionOpened' && e.identity.subject === 'alice'));
+    assert.equal(opened.type === 'SessionOpened' && opened.tokenExpiresAt, undefined);
     console.log(`# scp -O 20 MiB through the proxy: ${seconds.toFixed(1)} s (${(20 / seconds).toFixed(1)} MiB/s)`);
   } finally {
     rmSync(dest, { force: true });

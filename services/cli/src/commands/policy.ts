@@ -108,6 +108,10 @@ function describe(decision: Decision): string[] {
   const lines = [`effect:  ${decision.effect}`, `rules:   ${decision.ruleIds.length ? decision.ruleIds.join(', ') : '(none)'}`, 'reasons:'];
   for (const r of decision.reasons) lines.push(`  - ${r}`);
   if (decision.classes.length) lines.push(`classes: ${decision.classes.join(', ')}`);
+  if (decision.syntaxError) {
+    const { message, position } = decision.syntaxError;
+    lines.push(`syntax:  ${message}${position !== undefined ? ` at character ${position}` : ''} (the PostgreSQL proxy answers 42601)`);
+  }
   if (decision.mask) {
     const m = decision.mask;
     const referenced = m.referenced.map((c) => `${c.table}.${c.column} (${c.strategy})`).join(', ');

@@ -5,6 +5,7 @@ export {
   type IdentityVerifier,
   type IdentityVerifierOptions,
   type TrustedIssuer,
+  type VerifiedToken,
 } from './verifier.ts';
 export { identityFromClaims, DEFAULT_GROUPS_CLAIM, DEFAULT_KIND_CLAIM, type ClaimMapping } from './claims.ts';
 export { IdentityError, isIdentityError, identityErrorReasons, type IdentityErrorReason } from './errors.ts';

@@ -48,9 +48,18 @@ export interface IdentityVerifierOptions {
   discoveryTtlSeconds?: number;
 }
 
+/** A verified access token: who the caller is, and until when the token vouches for it. */
+export interface VerifiedToken {
+  identity: Identity;
+  /** The token's exp claim as an ISO 8601 time (every accepted token has one; absent only if it is beyond what a Date holds). */
+  expiresAt?: string;
+}
+
 export interface IdentityVerifier {
   /** The caller's identity, or an IdentityError saying why the token was refused. */
   verify(token: string): Promise<Identity>;
+  /** As verify, with the token's expiry (what a proxy records on SessionOpened). */
+  verifyToken(token: string): Promise<VerifiedToken>;
 }
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -80,8 +89,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   });
   const trustedList = [...issuers.keys()].map((i) => JSON.stringify(i)).join(', ');
 
-  return {
+  const verifier: IdentityVerifier = {
     async verify(token) {
+      return (await verifier.verifyToken(token)).identity;
+    },
+    async verifyToken(token) {
       const { header, claims } = readUnverified(token);
 
       const iss = claims.iss;
@@ -118,9 +130,13 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       } catch (err) {
         throw explain(err, trusted, claims, clockTolerance);
       }
-      return identityFromClaims(payload, trusted);
+      // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
+      const expires = new Date((payload.exp ?? Number.NaN) * 1000);
+      const identity = identityFromClaims(payload, trusted);
+      return Number.isNaN(expires.getTime()) ? { identity } : { identity, expiresAt: expires.toISOString() };
     },
   };
+  return verifier;
 }
 
 /** Header and claims before any check, only to route the token and explain refusals. */

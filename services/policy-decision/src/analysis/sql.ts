@@ -41,7 +41,7 @@ export function analyzeSqlSync(text: string, session: SqlSessionState = emptySql
   try {
     return { ok: true, kind: 'sql', statements: analyzeText(text, session, 0) };
   } catch (error) {
-    if (error instanceof UnparseableSql) return { ok: false, error: error.message };
+    if (error instanceof UnparseableSql) return { ok: false, error: error.message, ...(error.syntaxError ? { syntaxError: error.syntaxError } : {}) };
     return { ok: false, error: `analysis failed: ${(error as Error).message}` };
   }
 }
@@ -65,7 +65,21 @@ export function advanceSqlSession(session: SqlSessionState, analysis: SqlAnalysi
 
 // ---------------------------------------------------------------- internals
 
-class UnparseableSql extends Error {}
+class UnparseableSql extends Error {
+  constructor(
+    message: string,
+    /** Set when PostgreSQL's parser rejected the statement text the caller sent (not an inner, dynamic one). */
+    readonly syntaxError?: { message: string; position?: number },
+  ) {
+    super(message);
+  }
+}
+
+/** What libpg-query's parse error carries (SqlError.sqlDetails); cursorPosition counts characters from 0. */
+interface ParserErrorDetails {
+  message?: unknown;
+  cursorPosition?: unknown;
+}
 
 // The parser's tree is untyped JSON walked generically; each use checks the shape it needs.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -97,7 +111,14 @@ export function configureSqlParseCache(entries: number): void {
   parseCache.clear();
 }
 
-function parse(text: string): Node {
+/**
+ * The parse tree of `text`. `topLevel` says the text is what the caller sent
+ * (not SQL found inside it), so a parse error is the one the target would
+ * answer with: it carries PostgreSQL's message and 1-based position.
+ */
+function parse(text: string, topLevel: boolean): Node {
+  // PostgreSQL reads an empty string as no statement (EmptyQueryResponse); libpg-query's wrapper refuses it.
+  if (text === '') return { stmts: [] };
   const cached = parseCache.get(text);
   if (cached) {
     parseCache.delete(text);
@@ -108,7 +129,13 @@ function parse(text: string): Node {
   try {
     tree = parseSync(text) as unknown as Node;
   } catch (error) {
-    throw new UnparseableSql((error as Error).message.split('\n')[0] ?? 'syntax error');
+    const message = (error as Error).message.split('\n')[0] || 'syntax error';
+    const details = (error as { sqlDetails?: ParserErrorDetails }).sqlDetails;
+    const cursor = details?.cursorPosition;
+    const syntaxError = topLevel && details
+      ? { message: typeof details.message === 'string' && details.message ? details.message : message, ...(typeof cursor === 'number' && Number.isInteger(cursor) && cursor >= 0 ? { position: cursor + 1 } : {}) }
+      : undefined;
+    throw new UnparseableSql(message, syntaxError);
   }
   if (parseCacheSize > 0 && text.length <= MAX_CACHED_TEXT) {
     parseCache.set(text, tree);
@@ -119,7 +146,7 @@ function parse(text: string): Node {
 
 function analyzeText(text: string, session: SqlSessionState, depth: number): SqlStatementAnalysis[] {
   if (depth > MAX_DEPTH) throw new UnparseableSql('dynamic SQL nested too deeply');
-  const tree = parse(text);
+  const tree = parse(text, depth === 0);
   const bytes = Buffer.from(text, 'utf8');
   const prepared = new Map(session.prepared);
   const out: SqlStatementAnalysis[] = [];
@@ -509,7 +536,7 @@ function plpgsqlExpression(expr: Node, dynamic: boolean, c: StatementCollector):
   else throw new UnparseableSql(`PL/pgSQL expression mode ${mode}`);
   c.nested(sql);
   if (!dynamic) return;
-  const target = unwrap(parse(sql).stmts?.[0]?.stmt);
+  const target = unwrap(parse(sql, false).stmts?.[0]?.stmt);
   const value = target?.[0] === 'SelectStmt' ? evaluateConstant(unwrap(target[1].targetList?.[0])?.[1].val) : undefined;
   if (typeof value === 'string') {
     c.classes.add('dynamic-sql');

@@ -10,6 +10,12 @@
 export interface Unparseable {
   ok: false;
   error: string;
+  /**
+   * The target's own parser rejects the command as a whole (for SQL: libpg_query,
+   * PostgreSQL's parser, failed on the top-level text), so the target would answer
+   * a syntax error too. Unset when only Portcullis's deeper analysis gave up.
+   */
+  syntaxError?: { message: string; position?: number };
 }
 
 // ---------------------------------------------------------------- SQL
