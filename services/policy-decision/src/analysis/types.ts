@@ -82,6 +82,32 @@ export interface SimpleCommandAnalysis {
   env?: string[];
   /** The wrapper invocations themselves, parallel to `wrappers` (e.g. sudo with args ['-u', 'root', 'rm', …]). */
   wrapperCommands?: { path: string; program: string; args: string[] }[];
+  /** What the command touches, as policies match it (shell-facts.ts); analyzeShell always sets it. */
+  facts?: ShellFacts;
+}
+
+/** How a redirection uses its target: `/dev/tcp/…` and `/dev/udp/…` are network connections whatever the direction. */
+export type FileAccess = 'read' | 'write' | 'network';
+
+export interface ShellFacts {
+  /**
+   * Per argument (parallel to args): the normalised paths it may name, and
+   * whether it is written like a path (`/x`, `./x`, `~/x`, `--opt=/x`), in
+   * which case an allow rule must cover its paths rather than the word.
+   */
+  args: { word: string; pathLike: boolean; paths: string[] }[];
+  /** Redirections that open something (descriptor duplications and here-documents do not). */
+  files: { access: FileAccess; target: string; paths: string[] }[];
+  /** Directory trees a recursive reader walks (grep -r, find, du, tar, cp -r …), normalised. */
+  walks: string[];
+  /** Options as the program sees them: `-aH` → -a, -H; `--host=x` → --host. */
+  options: string[];
+  /** Words that are not options. */
+  operands: string[];
+  /** Candidates for the subcommand (first operand); several when an option before it might take a value. */
+  subcommands: string[];
+  /** Variables the command sets: prefix assignments, env/sudo ones, export/declare/local, read/printf -v, for loops. */
+  variables: string[];
 }
 
 export interface ShellAnalysis {

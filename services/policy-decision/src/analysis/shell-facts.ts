@@ -1,0 +1,109 @@
+/**
+ * What each simple command touches, in the terms a policy matches: the
+ * files its words and redirections may name (normalised, shell-paths.ts),
+ * the directory trees it walks, its options and subcommand, the variables it
+ * sets. Computed once per command line, after the walk, because a `cd`
+ * anywhere in the line may change where any of its relative paths point.
+ */
+import type { FileAccess, ShellFacts, SimpleCommandAnalysis } from './types.ts';
+import { ANYWHERE, homesOf, isPathLike, joinPath, optionValues, readingsOf, type PathContext } from './shell-paths.ts';
+import { scanArguments } from './shell-options.ts';
+import { walkedDirectories } from './shell-recursive.ts';
+import { variableName, variablesAssignedBy } from './shell-variables.ts';
+
+export interface ShellLocation {
+  /** The session's working directory, when the caller knows it (absolute). */
+  cwd?: string;
+  /** The login user on the target (its home directory is what `~` means). */
+  user?: string;
+}
+
+const MAX_DIRECTORIES = 64;
+
+/**
+ * Every directory a command of the line may run in: the session's (or
+ * "anywhere"), plus every literal `cd`/`pushd`/`env -C`/`sudo -D` target, each
+ * resolved against every other. Control flow is ignored on purpose: a `cd`
+ * anywhere in the line may precede any command (loops, functions).
+ */
+function directoriesOf(commands: readonly SimpleCommandAnalysis[], location: ShellLocation): PathContext {
+  const homes = homesOf(location.user);
+  const start = location.cwd !== undefined && location.cwd.startsWith('/') ? joinPath('/', location.cwd) : ANYWHERE;
+  const targets: string[] = [];
+  for (const c of commands) {
+    if (c.program === 'cd' || c.program === 'pushd') {
+      const operand = scanArguments(c.args).operands[0];
+      if (operand === undefined) targets.push('~');
+      else if (operand !== '-' && !/^[+-]\d+$/.test(operand)) targets.push(operand);
+    }
+    for (const w of c.wrapperCommands ?? []) {
+      const flag = w.program === 'env' ? ['-C', '--chdir'] : w.program === 'sudo' ? ['-D', '--chdir'] : [];
+      w.args.forEach((a, i) => {
+        if (flag.includes(a) && w.args[i + 1] !== undefined) targets.push(w.args[i + 1]!);
+        else if (a.startsWith('--chdir=')) targets.push(a.slice('--chdir='.length));
+        else if (flag[0] !== undefined && a.startsWith(flag[0]) && a.length > 2) targets.push(a.slice(2));
+      });
+    }
+  }
+  const cwds = new Set([start]);
+  // Relative targets chain (`cd /etc; cd ssh`): resolve against what is known so far, a few rounds.
+  for (let round = 0; round < 3; round++) {
+    for (const t of targets) {
+      for (const r of readingsOf(t, { cwds: [...cwds], homes })) if (cwds.size < MAX_DIRECTORIES) cwds.add(r);
+    }
+  }
+  return { cwds: [...cwds], homes };
+}
+
+const DUP_TARGET = /^(\d+|-)$/;
+
+function accessOf(op: string, target: string): FileAccess | undefined {
+  switch (op) {
+    case '<<':
+    case '<<-':
+    case '<<<':
+      return undefined; // here-documents are text, not files
+    case '>&':
+    case '<&':
+      // `2>&1`, `>&-`: duplicate or close a descriptor. `>&file` is `&>file`.
+      if (DUP_TARGET.test(target)) return undefined;
+      return op === '>&' ? 'write' : 'read';
+    case '<':
+      return 'read';
+    default:
+      return 'write'; // > >> >| &> &>> <>
+  }
+}
+
+const isNetwork = (p: string): boolean => p.startsWith('/dev/tcp/') || p.startsWith('/dev/udp/');
+
+function factsOf(c: SimpleCommandAnalysis, where: PathContext): ShellFacts {
+  const scan = scanArguments(c.args);
+  const args = c.args.map((word) => {
+    if (word.startsWith('-') && word.length > 1) {
+      const values = optionValues(word);
+      return { word, pathLike: values.length > 0, paths: values.flatMap((v) => readingsOf(v, where)) };
+    }
+    return { word, pathLike: isPathLike(word), paths: readingsOf(word, where) };
+  });
+  const files = c.redirects.flatMap((r) => {
+    const access = accessOf(r.op, r.target);
+    if (access === undefined) return [];
+    const paths = readingsOf(r.target, where);
+    return [{ access: paths.some(isNetwork) ? ('network' as const) : access, target: r.target, paths }];
+  });
+  const walks = walkedDirectories(c.program, c.args, scan).flatMap((d) => readingsOf(d, where));
+  const variables = [...new Set([...(c.env ?? []).map(variableName), ...variablesAssignedBy(c.program, c.args)])];
+  return { args, files, walks: [...new Set(walks)], options: scan.options, operands: scan.operands, subcommands: scan.subcommands, variables };
+}
+
+/** Adds `facts` to every command of a line. */
+export function withFacts(commands: readonly SimpleCommandAnalysis[], location: ShellLocation = {}): SimpleCommandAnalysis[] {
+  const where = directoriesOf(commands, location);
+  return commands.map((c) => ({ ...c, facts: factsOf(c, where) }));
+}
+
+/** Facts for a command judged on its own (hand-built analyses). */
+export function factsFor(c: SimpleCommandAnalysis): ShellFacts {
+  return c.facts ?? factsOf(c, directoriesOf([c], {}));
+}
