@@ -6,7 +6,7 @@
  * anywhere in the line may change where any of its relative paths point.
  */
 import type { FileAccess, ShellFacts, SimpleCommandAnalysis } from './types.ts';
-import { ANYWHERE, homesOf, isPathLike, joinPath, optionValues, readingsOf, type PathContext } from './shell-paths.ts';
+import { ANYWHERE, homesOf, isPathLike, normalisePath, optionValues, readingsOf, type PathContext } from './shell-paths.ts';
 import { scanArguments } from './shell-options.ts';
 import { walkedDirectories } from './shell-recursive.ts';
 import { variableName, variablesAssignedBy } from './shell-variables.ts';
@@ -28,7 +28,7 @@ const MAX_DIRECTORIES = 64;
  */
 function directoriesOf(commands: readonly SimpleCommandAnalysis[], location: ShellLocation): PathContext {
   const homes = homesOf(location.user);
-  const start = location.cwd !== undefined && location.cwd.startsWith('/') ? joinPath('/', location.cwd) : ANYWHERE;
+  const start = location.cwd !== undefined && location.cwd.startsWith('/') ? normalisePath(location.cwd) : ANYWHERE;
   const targets: string[] = [];
   for (const c of commands) {
     if (c.program === 'cd' || c.program === 'pushd') {

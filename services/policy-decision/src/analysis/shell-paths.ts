@@ -7,7 +7,8 @@
  *
  * A relative path whose base is unknown stays relative ("could be anywhere"):
  * `./.ssh/id_rsa` reads `.ssh/id_rsa`, which `**\/.ssh/**` matches and an
- * absolute pattern does not. `.` stands for the unknown directory itself.
+ * absolute pattern does not; `../../etc/shadow` also reads `/etc/shadow`
+ * (climbing may reach the root). `.` stands for the unknown directory itself.
  */
 /** The unknown directory (the session's working directory when nobody told us). */
 export const ANYWHERE = '.';
@@ -21,51 +22,80 @@ export interface PathContext {
 
 export const unknownLocation: PathContext = { cwds: [ANYWHERE], homes: [ANYWHERE] };
 
-/** Lexical normalisation; relative paths lose leading `..` (their base is unknown, so they could be anywhere). */
-export function normalisePath(path: string): string {
-  const absolute = path.startsWith('/');
-  const out: string[] = [];
-  for (const seg of path.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') out.pop();
-    else out.push(seg);
-  }
-  if (absolute) return `/${out.join('/')}`;
-  return out.length === 0 ? ANYWHERE : out.join('/');
+/**
+ * One way of reading a path, segment by segment. `absolute: false` is a path
+ * below an unknown directory; `climbed` says a `..` went above that directory,
+ * so the path may also have reached `/`.
+ */
+interface Reading {
+  absolute: boolean;
+  stack: string[];
+  climbed: boolean;
 }
 
-/** `base` joined with `rel`, normalised. */
-export function joinPath(base: string, rel: string): string {
-  if (rel.startsWith('/')) return normalisePath(rel);
-  return normalisePath(base === ANYWHERE ? rel : `${base}/${rel}`);
-}
-
-const MAX_PROC_HOPS = 8;
+const MAX_READINGS = 16;
 
 /**
- * The paths a /proc path also reaches: a process's `root` is (usually) `/`,
- * its `cwd` is any directory, `task/<tid>/x` is `/proc/<tid>/x`.
+ * Symbolic links the kernel provides, which lexical `..` handling would get
+ * wrong: `/dev/fd` is `/proc/self/fd`, `/proc/net` is `/proc/self/net`,
+ * `/proc/<pid>/task/<tid>` is `/proc/<tid>`, `/proc/<pid>/root` is `/`,
+ * `/proc/<pid>/cwd` and `/proc/<pid>/fd/<n>` are somewhere we cannot know.
  */
-function procAliases(path: string): string[] {
-  const found = new Set([path]);
-  const queue = [path];
-  for (let hop = 0; hop < MAX_PROC_HOPS && queue.length > 0; hop++) {
-    const p = queue.shift()!;
-    const segs = p.split('/');
-    if (segs[1] !== 'proc' || segs.length < 3) continue;
-    const rest = segs.slice(3);
-    const next: string[] = [];
-    if (rest[0] === 'task' && rest.length >= 2) next.push(normalisePath(`/proc/${[rest[1], ...rest.slice(2)].join('/')}`));
-    if (rest[0] === 'root') next.push(normalisePath(`/${rest.slice(1).join('/')}`));
-    if (rest[0] === 'cwd') next.push(normalisePath(`/${rest.slice(1).join('/')}`), normalisePath(rest.slice(1).join('/')));
-    for (const n of next) {
-      if (!found.has(n)) {
-        found.add(n);
-        queue.push(n);
+function linkTargets(r: Reading): Reading[] {
+  if (!r.absolute) return [];
+  const s = r.stack;
+  if (s.length === 2 && s[0] === 'dev' && s[1] === 'fd') return [{ ...r, stack: ['proc', 'self', 'fd'] }];
+  if (s.length === 2 && s[0] === 'proc' && s[1] === 'net') return [{ ...r, stack: ['proc', 'self', 'net'] }];
+  if (s[0] !== 'proc' || s.length < 3) return [];
+  if (s.length === 4 && s[2] === 'task') return [{ ...r, stack: ['proc', s[3]!] }];
+  if (s.length === 3 && s[2] === 'root') return [{ absolute: true, stack: [], climbed: false }];
+  if ((s.length === 3 && s[2] === 'cwd') || (s.length === 4 && (s[2] === 'fd' || s[2] === 'map_files'))) {
+    return [{ absolute: false, stack: [], climbed: false }];
+  }
+  return [];
+}
+
+/** Every normalised path `path` may name, starting from `base` (absolute, or ANYWHERE-relative). */
+function resolveAll(base: string, path: string): string[] {
+  const start: Reading = path.startsWith('/') || base.startsWith('/') ? { absolute: true, stack: [], climbed: false } : { absolute: false, stack: [], climbed: false };
+  let readings: Reading[] = [start];
+  const segments = path.startsWith('/') || base === ANYWHERE ? path.split('/') : [...base.split('/'), ...path.split('/')];
+  for (const seg of segments) {
+    if (seg === '' || seg === '.') continue;
+    const next: Reading[] = [];
+    for (const r of readings) {
+      if (seg === '..') {
+        if (r.stack.length > 0) next.push({ ...r, stack: r.stack.slice(0, -1) });
+        else next.push(r.absolute ? r : { ...r, climbed: true });
+        continue;
       }
+      const moved = { ...r, stack: [...r.stack, seg] };
+      next.push(moved);
+      next.push(...linkTargets(moved));
+    }
+    readings = next.slice(0, MAX_READINGS);
+  }
+  const out = new Set<string>();
+  for (const r of readings) {
+    const joined = r.stack.join('/');
+    if (r.absolute) out.add(`/${joined}`);
+    else {
+      out.add(joined === '' ? ANYWHERE : joined);
+      // Climbing above an unknown directory may have reached the root.
+      if (r.climbed) out.add(`/${joined}`);
     }
   }
-  return [...found];
+  return [...out];
+}
+
+/** Lexical normalisation, the first reading (tests and callers that want one spelling). */
+export function normalisePath(path: string): string {
+  return resolveAll(ANYWHERE, path)[0]!;
+}
+
+/** `base` joined with `rel`, every reading. */
+export function joinPath(base: string, rel: string): string[] {
+  return resolveAll(base, rel);
 }
 
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
@@ -89,10 +119,10 @@ function tildeBases(head: string, ctx: PathContext): readonly string[] | undefin
 export function readingsOf(word: string, ctx: PathContext): string[] {
   if (word === '') return [];
   const out = new Set<string>();
-  const add = (p: string): void => {
-    for (const a of p.startsWith('/') ? procAliases(p) : [p]) out.add(a);
+  const add = (paths: string[]): void => {
+    for (const p of paths) out.add(p);
   };
-  if (word.startsWith('/')) add(normalisePath(word));
+  if (word.startsWith('/')) add(resolveAll('/', word));
   else {
     if (word.startsWith('~')) {
       const slash = word.indexOf('/');
