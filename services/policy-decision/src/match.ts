@@ -116,6 +116,7 @@ function argumentsMatch(args: PathGlobs, f: ShellFacts, mode: Mode): boolean {
     return (
       f.args.some((a) => args(a.word) || a.paths.some(args)) ||
       f.files.some((x) => x.paths.some(args)) ||
+      f.valuePaths.some(args) ||
       f.walks.some((d) => args.couldContain(d))
     );
   }

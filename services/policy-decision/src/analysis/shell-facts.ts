@@ -94,7 +94,27 @@ function factsOf(c: SimpleCommandAnalysis, where: PathContext): ShellFacts {
   });
   const walks = walkedDirectories(c.program, c.args, scan).flatMap((d) => readingsOf(d, where));
   const variables = [...new Set([...(c.env ?? []).map(variableName), ...variablesAssignedBy(c.program, c.args)])];
-  return { args, files, walks: [...new Set(walks)], options: scan.options, operands: scan.operands, subcommands: scan.subcommands, variables };
+  const valuePaths = (c.env ?? []).flatMap((a) => {
+    const eq = a.indexOf('=');
+    const value = unquoted(a.slice(eq + 1));
+    return eq > 0 && isPathLike(value) ? readingsOf(value, where) : [];
+  });
+  return {
+    args,
+    files,
+    walks: [...new Set(walks)],
+    options: scan.options,
+    operands: scan.operands,
+    subcommands: scan.subcommands,
+    variables,
+    valuePaths: [...new Set(valuePaths)],
+  };
+}
+
+/** Assignments are kept as written; a value in plain single or double quotes is read without them. */
+function unquoted(value: string): string {
+  const q = value[0];
+  return (q === "'" || q === '"') && value.length >= 2 && value.endsWith(q) ? value.slice(1, -1) : value;
 }
 
 /** Adds `facts` to every command of a line. */

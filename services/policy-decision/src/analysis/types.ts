@@ -108,6 +108,8 @@ export interface ShellFacts {
   subcommands: string[];
   /** Variables the command sets: prefix assignments, env/sudo ones, export/declare/local, read/printf -v, for loops. */
   variables: string[];
+  /** Paths the assigned values may name (`TZ=/etc/shadow`, `X=~/.ssh/id_rsa`): block rules' `args` see them too. */
+  valuePaths: string[];
 }
 
 export interface ShellAnalysis {
