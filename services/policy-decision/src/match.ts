@@ -99,6 +99,8 @@ function matchesShell(shell: ShellConditions, c: SimpleCommandAnalysis, channel:
   // A statement of redirections or assignments only has no program: judged by what it opens and sets.
   const bare = c.program === '';
   if (shell.programs && !(bare ? mode === 'covers' : shell.programs(c.program) || shell.programs(c.path))) return false;
+  // Without `programs`, the programs named in `constraints` are the rule's programs.
+  if (!shell.programs && shell.constraints && !(bare ? mode === 'covers' : shell.constraints.some((k) => k.program(c.program) || k.program(c.path)))) return false;
   if (shell.wrappers && !over(c.wrappers, shell.wrappers, mode)) return false;
   if (shell.args && !argumentsMatch(shell.args, facts, mode)) return false;
   if (!redirectsMatch(shell.redirects, facts, mode)) return false;

@@ -18,7 +18,7 @@ const SENSITIVE_EXACT = new Set([
 ]);
 /** Name patterns: prefix* and *suffix. */
 const SENSITIVE_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'MALLOC_', 'GIT_CONFIG_', 'SYSTEMD_', 'PYTHON', 'PERL', 'RUBY', 'LUA_', 'GCONV', 'NIX_'];
-const SENSITIVE_SUFFIXES = ['_PAGER', '_EDITOR', '_ASKPASS', '_OPTIONS', '_PATH', '_PRELOAD', '_LIBRARY_PATH'];
+const SENSITIVE_SUFFIXES = ['PAGER', 'EDITOR', '_ASKPASS', '_OPTIONS', '_PATH', '_PRELOAD', '_LIBRARY_PATH'];
 
 /** True for variables that change what gets loaded or run; never allowed implicitly. */
 export function isSensitiveVariable(name: string): boolean {
