@@ -94,11 +94,12 @@ function factsOf(c: SimpleCommandAnalysis, where: PathContext): ShellFacts {
   });
   const walks = walkedDirectories(c.program, c.args, scan).flatMap((d) => readingsOf(d, where));
   const variables = [...new Set([...(c.env ?? []).map(variableName), ...variablesAssignedBy(c.program, c.args)])];
-  const valuePaths = (c.env ?? []).flatMap((a) => {
-    const eq = a.indexOf('=');
-    const value = unquoted(a.slice(eq + 1));
-    return eq > 0 && isPathLike(value) ? readingsOf(value, where) : [];
-  });
+  const values = [
+    ...(c.env ?? []).flatMap((a) => (a.indexOf('=') > 0 ? [unquoted(a.slice(a.indexOf('=') + 1))] : [])),
+    // A here-string may be a list of file names (`du --files0-from=- <<< /etc/shadow`).
+    ...c.redirects.filter((r) => r.op === '<<<').flatMap((r) => r.target.split('\n').map(unquoted)),
+  ];
+  const valuePaths = values.flatMap((v) => (isPathLike(v) ? readingsOf(v, where) : []));
   return {
     args,
     files,

@@ -39,7 +39,7 @@ const MAX_READINGS = 16;
  * Symbolic links the kernel provides, which lexical `..` handling would get
  * wrong: `/dev/fd` is `/proc/self/fd`, `/proc/net` is `/proc/self/net`,
  * `/proc/<pid>/task/<tid>` is `/proc/<tid>`, `/proc/<pid>/root` is `/`,
- * `/proc/<pid>/cwd` and `/proc/<pid>/fd/<n>` are somewhere we cannot know.
+ * `/proc/<pid>/cwd` and `/proc/<pid>/fd/<n>` are somewhere we cannot know (a cwd may be `/`).
  */
 function linkTargets(r: Reading): Reading[] {
   if (!r.absolute) return [];
@@ -49,9 +49,9 @@ function linkTargets(r: Reading): Reading[] {
   if (s[0] !== 'proc' || s.length < 3) return [];
   if (s.length === 4 && s[2] === 'task') return [{ ...r, stack: ['proc', s[3]!] }];
   if (s.length === 3 && s[2] === 'root') return [{ absolute: true, stack: [], climbed: false }];
-  if ((s.length === 3 && s[2] === 'cwd') || (s.length === 4 && (s[2] === 'fd' || s[2] === 'map_files'))) {
-    return [{ absolute: false, stack: [], climbed: false }];
-  }
+  // A process's working directory may be `/` itself (pid 1's is).
+  if (s.length === 3 && s[2] === 'cwd') return [{ absolute: false, stack: [], climbed: false }, { absolute: true, stack: [], climbed: false }];
+  if (s.length === 4 && (s[2] === 'fd' || s[2] === 'map_files')) return [{ absolute: false, stack: [], climbed: false }];
   return [];
 }
 

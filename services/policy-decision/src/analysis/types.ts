@@ -108,7 +108,7 @@ export interface ShellFacts {
   subcommands: string[];
   /** Variables the command sets: prefix assignments, env/sudo ones, export/declare/local, read/printf -v, for loops. */
   variables: string[];
-  /** Paths the assigned values may name (`TZ=/etc/shadow`, `X=~/.ssh/id_rsa`): block rules' `args` see them too. */
+  /** Paths assigned values and here-strings may name (`TZ=/etc/shadow`, `<<< ~/.ssh/id_rsa`): block rules' `args` see them too. */
   valuePaths: string[];
 }
 
