@@ -7,6 +7,7 @@ import { normalisePath, readingsOf, unknownLocation } from '../src/analysis/shel
 import { scanArguments } from '../src/analysis/shell-options.ts';
 import { isSensitiveVariable, variableName } from '../src/analysis/shell-variables.ts';
 import { pathGlobs, expandBraces } from '../src/policy/path-patterns.ts';
+import { MAX_DIRECTORIES } from '../src/analysis/shell-facts.ts';
 
 async function facts(line: string, program: string, location: { cwd?: string; user?: string } = {}): Promise<ShellFacts> {
   const r = await analyzeShell(line, location);
@@ -56,6 +57,11 @@ describe('facts of a command line', () => {
     assert.ok((await facts('cat shadow; cd /etc', 'cat')).args[0]!.paths.includes('/etc/shadow'), 'order does not matter (loops)');
     assert.ok((await facts('env -C /etc cat shadow', 'cat')).args[0]!.paths.includes('/etc/shadow'));
     assert.deepEqual((await facts('cat shadow', 'cat', { cwd: '/etc' })).args[0]!.paths, ['/etc/shadow']);
+  });
+  it('given more working directories than MAX_DIRECTORIES, then the line fails closed', async () => {
+    const line = Array.from({ length: MAX_DIRECTORIES + 1 }, (_, i) => `cd /d${i}`).join('; ') + '; cat x';
+    const r = await analyzeShell(line);
+    assert.deepEqual(r, { ok: false, error: `unparseable: more than ${MAX_DIRECTORIES} working directories in one line` });
   });
   it('given option words, then --opt=VALUE and attached short values are paths', async () => {
     const f = await facts('du --files0-from=/etc//shadow -X./x -n', 'du');

@@ -6,7 +6,7 @@
  * anywhere in the line may change where any of its relative paths point.
  */
 import type { FileAccess, ShellFacts, SimpleCommandAnalysis } from './types.ts';
-import { ANYWHERE, homesOf, isPathLike, normalisePath, optionValues, readingsOf, type PathContext } from './shell-paths.ts';
+import { ANYWHERE, homesOf, isPathLike, normalisePath, optionValues, readingsOf as readingsIn, type PathContext } from './shell-paths.ts';
 import { scanArguments } from './shell-options.ts';
 import { walkedDirectories } from './shell-recursive.ts';
 import { variableName, variablesAssignedBy } from './shell-variables.ts';
@@ -18,7 +18,11 @@ export interface ShellLocation {
   user?: string;
 }
 
-const MAX_DIRECTORIES = 64;
+/** More distinct working directories than this in one line fail closed (the work grows with each). */
+export const MAX_DIRECTORIES = 16;
+
+/** Raised when a line is beyond what the facts can follow; analyzeShell turns it into unparseable. */
+export class TooManyDirectories extends Error {}
 
 /**
  * Every directory a command of the line may run in: the session's (or
@@ -48,8 +52,9 @@ function directoriesOf(commands: readonly SimpleCommandAnalysis[], location: She
   const cwds = new Set([start]);
   // Relative targets chain (`cd /etc; cd ssh`): resolve against what is known so far, a few rounds.
   for (let round = 0; round < 3; round++) {
-    for (const t of targets) {
-      for (const r of readingsOf(t, { cwds: [...cwds], homes })) if (cwds.size < MAX_DIRECTORIES) cwds.add(r);
+    for (const t of new Set(targets)) {
+      for (const r of readingsIn(t, { cwds: [...cwds], homes })) cwds.add(r);
+      if (cwds.size > MAX_DIRECTORIES) throw new TooManyDirectories(`more than ${MAX_DIRECTORIES} working directories in one line`);
     }
   }
   return { cwds: [...cwds], homes };
@@ -77,29 +82,42 @@ function accessOf(op: string, target: string): FileAccess | undefined {
 
 const isNetwork = (p: string): boolean => p.startsWith('/dev/tcp/') || p.startsWith('/dev/udp/');
 
-function factsOf(c: SimpleCommandAnalysis, where: PathContext): ShellFacts {
+/** readingsOf, remembered per line (the same words recur; each reading costs a walk over every directory). */
+function memoised(where: PathContext): (word: string) => string[] {
+  const seen = new Map<string, string[]>();
+  return (word) => {
+    let r = seen.get(word);
+    if (r === undefined) {
+      r = readingsIn(word, where);
+      seen.set(word, r);
+    }
+    return r;
+  };
+}
+
+function factsOf(c: SimpleCommandAnalysis, where: PathContext, readingsOf: (word: string) => string[]): ShellFacts {
   const scan = scanArguments(c.args);
   const args = c.args.map((word) => {
     if (word.startsWith('-') && word.length > 1) {
       const values = optionValues(word);
-      return { word, pathLike: values.length > 0, paths: values.flatMap((v) => readingsOf(v, where)) };
+      return { word, pathLike: values.length > 0, paths: values.flatMap((v) => readingsOf(v)) };
     }
-    return { word, pathLike: isPathLike(word), paths: readingsOf(word, where) };
+    return { word, pathLike: isPathLike(word), paths: readingsOf(word) };
   });
   const files = c.redirects.flatMap((r) => {
     const access = accessOf(r.op, r.target);
     if (access === undefined) return [];
-    const paths = readingsOf(r.target, where);
+    const paths = readingsOf(r.target);
     return [{ access: paths.some(isNetwork) ? ('network' as const) : access, target: r.target, paths }];
   });
-  const walks = walkedDirectories(c.program, c.args, scan).flatMap((d) => readingsOf(d, where));
+  const walks = walkedDirectories(c.program, c.args, scan).flatMap((d) => readingsOf(d));
   const variables = [...new Set([...(c.env ?? []).map(variableName), ...variablesAssignedBy(c.program, c.args)])];
   const values = [
     ...(c.env ?? []).flatMap((a) => (a.indexOf('=') > 0 ? [unquoted(a.slice(a.indexOf('=') + 1))] : [])),
     // A here-string may be a list of file names (`du --files0-from=- <<< /etc/shadow`).
     ...c.redirects.filter((r) => r.op === '<<<').flatMap((r) => r.target.split('\n').map(unquoted)),
   ];
-  const valuePaths = values.flatMap((v) => (isPathLike(v) ? readingsOf(v, where) : []));
+  const valuePaths = values.flatMap((v) => (isPathLike(v) ? readingsOf(v) : []));
   return {
     args,
     files,
@@ -121,10 +139,13 @@ function unquoted(value: string): string {
 /** Adds `facts` to every command of a line. */
 export function withFacts(commands: readonly SimpleCommandAnalysis[], location: ShellLocation = {}): SimpleCommandAnalysis[] {
   const where = directoriesOf(commands, location);
-  return commands.map((c) => ({ ...c, facts: factsOf(c, where) }));
+  const readings = memoised(where);
+  return commands.map((c) => ({ ...c, facts: factsOf(c, where, readings) }));
 }
 
 /** Facts for a command judged on its own (hand-built analyses). */
 export function factsFor(c: SimpleCommandAnalysis): ShellFacts {
-  return c.facts ?? factsOf(c, directoriesOf([c], {}));
+  if (c.facts) return c.facts;
+  const where = directoriesOf([c], {});
+  return factsOf(c, where, memoised(where));
 }

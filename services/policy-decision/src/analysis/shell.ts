@@ -17,7 +17,7 @@ import type { ShellAnalysis, SimpleCommandAnalysis, Unparseable } from './types.
 import { loadShellParser, sourceOf, type ShellParser, type ShellSyntaxTree, type SyntaxNode } from './shell-syntax-tree.ts';
 import { partsOf, resolveWord, unescapeHeredoc, type ResolvedWord } from './shell-words.ts';
 import { unwrap } from './shell-wrappers.ts';
-import { withFacts, type ShellLocation } from './shell-facts.ts';
+import { TooManyDirectories, withFacts, type ShellLocation } from './shell-facts.ts';
 
 export type { ShellLocation };
 
@@ -394,10 +394,10 @@ export async function analyzeShell(commandLine: string, location: ShellLocation 
   const walker = new Walker(parse);
   try {
     walker.analyseSource(commandLine, { depth: 0, wrappers: [], wrapperCommands: [], redirects: [], env: [], dynamic: false, stdinPiped: false });
+    return { ok: true, kind: 'shell', commands: withFacts(walker.commands, location) };
   } catch (err) {
-    if (err instanceof Unanalysable || err instanceof RangeError) return { ok: false, error: `unparseable: ${err.message}` };
+    if (err instanceof Unanalysable || err instanceof TooManyDirectories || err instanceof RangeError) return { ok: false, error: `unparseable: ${err.message}` };
     throw err;
   }
-  return { ok: true, kind: 'shell', commands: withFacts(walker.commands, location) };
 }
 
