@@ -123,7 +123,7 @@ function argumentsMatch(args: PathGlobs, f: ShellFacts, mode: Mode): boolean {
     );
   }
   const wordCovered = f.args.every((a) => {
-    if (a.word.startsWith('-') && a.word.length > 1) return args(a.word) && a.paths.every(args);
+    if (a.word.startsWith('-') && a.word.length > 1) return args(a.word) && (!a.pathLike || a.paths.every(args));
     return a.pathLike ? a.paths.every(args) : args(a.word);
   });
   return wordCovered && reads.every(args) && f.walks.every(args);

@@ -123,6 +123,8 @@ describe('args: paths are matched normalised, bare words as written', () => {
   it('given an allowed directory reached by .., then not covered', async () => {
     assert.equal(await effect('tail /var/log/../../etc/hosts'), 'block');
     assert.equal(await effect('tail /var/log//syslog'), 'allow');
+    assert.equal(await effect('tail --lines=5 /var/log/syslog'), 'allow', 'an option value not written like a path is the option');
+    assert.equal(await effect('tail --follow=/etc/hosts /var/log/syslog'), 'block', 'an option value written like a path must be covered');
   });
   it('given a protected tree walked recursively, then the block rule applies', async () => {
     const d = await whenShell(policy, 'grep -r x /var/log /root');

@@ -100,7 +100,8 @@ function factsOf(c: SimpleCommandAnalysis, where: PathContext, readingsOf: (word
   const args = c.args.map((word) => {
     if (word.startsWith('-') && word.length > 1) {
       const values = optionValues(word);
-      return { word, pathLike: values.length > 0, paths: values.flatMap((v) => readingsOf(v)) };
+      // `--lines=5` carries a value that is only a path if the program says so; `--file=./x` is written like one.
+      return { word, pathLike: values.some(isPathLike), paths: values.flatMap((v) => readingsOf(v)) };
     }
     return { word, pathLike: isPathLike(word), paths: readingsOf(word) };
   });
