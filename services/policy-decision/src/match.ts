@@ -163,6 +163,7 @@ function constraintHolds(k: ProgramConstraints, f: ShellFacts, mode: Mode): bool
   if (k.flags && !f.options.every(k.flags.test)) return false;
   if (k.denyFlags && f.options.some(k.denyFlags.hit)) return false;
   if (k.operands && !f.operands.every(k.operands)) return false;
+  if (k.requiredFlags && !k.requiredFlags.every((required) => f.options.some(required))) return false;
   return true;
 }
 

@@ -18,9 +18,10 @@ rules:
     effect: allow
     match:
       shell:
-        programs: [systemctl]
+        programs: [systemctl, journalctl]
         constraints:
           systemctl: { subcommands: [status, show], denyFlags: [-H, --host, "--vacuum-*"] }
+          journalctl: { requiredFlags: [--no-pager, --since] }
   - id: ps
     effect: allow
     match:
@@ -112,6 +113,10 @@ describe('constraints: subcommands, flags, denied flags, operands', () => {
     assert.equal(await effect('ps aux'), 'allow');
     assert.equal(await effect('ps -ax'), 'block');
     assert.equal(await effect('ps eww'), 'block');
+  });
+  it('requiredFlags: every pattern met by an option', async () => {
+    assert.equal(await effect('journalctl --no-pager --since=-1h'), 'allow');
+    assert.equal(await effect('journalctl --since=-1h'), 'block');
   });
   it('a block rule with constraints applies when any candidate subcommand matches', async () => {
     const d = await whenShell(policy, 'systemctl -p status stop nginx');

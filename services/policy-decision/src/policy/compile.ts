@@ -21,6 +21,8 @@ export interface ProgramConstraints {
   flags?: FlagGlobs;
   denyFlags?: FlagGlobs;
   operands?: Glob;
+  /** One glob per required pattern. */
+  requiredFlags?: readonly Glob[];
 }
 
 export interface ShellConditions {
@@ -142,6 +144,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
               flags: flags(c.flags),
               denyFlags: flags(c.denyFlags),
               operands: anyOf(c.operands),
+              requiredFlags: c.requiredFlags?.map((p) => anyOf([p])!),
             }))
           : undefined,
         dynamic: m.shell.dynamic ?? false,

@@ -76,6 +76,8 @@ const ProgramConstraint = z.strictObject({
   denyFlags: globs.optional(),
   /** Every non-option word. */
   operands: globs.optional(),
+  /** Options an allow rule requires, each pattern met by one of them (`--no-pager`); ignored by block rules. */
+  requiredFlags: globs.optional(),
 });
 
 const ShellMatch = z.strictObject({
