@@ -5,7 +5,7 @@
  * against protected patterns as "could contain" (docs/policy.md).
  * Option letters follow each program's manual page (GNU grep, coreutils, findutils, tar, rsync, zip).
  */
-import type { ArgumentScan } from './shell-options.ts';
+import { abbreviates, type ArgumentScan } from './shell-options.ts';
 
 interface RecursiveReader {
   /** Recursive whatever the options. */
@@ -63,12 +63,13 @@ export function walkedDirectories(program: string, args: readonly string[], scan
   if (program === 'find' || program === 'gfind') return findStartPoints(args);
   const reader = READERS[program];
   if (reader === undefined) return [];
+  // getopt_long takes any unambiguous prefix of a long option (`--recur` is `--recursive`).
+  const isOne = (o: string, names: readonly string[] | undefined): boolean => names?.some((n) => o === n || abbreviates(o, n)) === true;
   const recursive =
-    reader.always === true ||
-    scan.options.some((o) => (o.length === 2 && reader.short?.includes(o[1]!) === true) || reader.long?.includes(o) === true);
+    reader.always === true || scan.options.some((o) => (o.length === 2 && reader.short?.includes(o[1]!) === true) || isOne(o, reader.long));
   if (!recursive) return [];
   let dirs = scan.operands;
-  if (reader.patternFirst && !scan.options.some((o) => reader.patternFirst!.includes(o))) dirs = dirs.slice(1);
+  if (reader.patternFirst && !scan.options.some((o) => isOne(o, reader.patternFirst))) dirs = dirs.slice(1);
   if (dirs.length === 0 && reader.defaultHere === true) return ['.'];
   return dirs;
 }
