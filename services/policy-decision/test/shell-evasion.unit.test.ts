@@ -202,6 +202,7 @@ const blocked: [string, string][] = [
   ['a service account token', 'cat /var/run/secrets/kubernetes.io/serviceaccount/token'],
   ['a TZ file path', 'TZ=/etc/shadow ls'],
   ['file names from a here-string', 'du --files0-from=- <<< /etc/shadow'],
+  ['file names from a here-document', "du --files0-from=- <<'EOF'\n/etc/shadow\nEOF"],
   ['names from stdin redirected from shadow', 'du --files0-from=/dev/stdin < /etc/shadow'],
   ['tail --follow=', 'tail --follow=/etc/shadow'],
   ['after --', 'cat -- /etc/shadow'],

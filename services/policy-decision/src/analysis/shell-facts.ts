@@ -115,8 +115,9 @@ function factsOf(c: SimpleCommandAnalysis, where: PathContext, readingsOf: (word
   const variables = [...new Set([...(c.env ?? []).map(variableName), ...variablesAssignedBy(c.program, c.args)])];
   const values = [
     ...(c.env ?? []).flatMap((a) => (a.indexOf('=') > 0 ? [unquoted(a.slice(a.indexOf('=') + 1))] : [])),
-    // A here-string may be a list of file names (`du --files0-from=- <<< /etc/shadow`).
+    // Here-strings and here-documents may be lists of file names (`du --files0-from=- <<< /etc/shadow`).
     ...c.redirects.filter((r) => r.op === '<<<').flatMap((r) => r.target.split('\n').map(unquoted)),
+    ...c.redirects.flatMap((r) => (r.text !== undefined ? r.text.split(/[\n\0]/) : [])),
   ];
   const valuePaths = values.flatMap((v) => (isPathLike(v) ? readingsOf(v) : []));
   return {

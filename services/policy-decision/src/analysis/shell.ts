@@ -146,7 +146,9 @@ class Walker {
         stdinRedirected = true;
         if (isNode(r.Hdoc)) {
           this.visit(r.Hdoc, scope); // an unquoted here-document expands `$(…)`
-          stdinScripts.push({ script: heredocBody(r.Word, r.Hdoc, scope) });
+          const body = heredocBody(r.Word, r.Hdoc, scope);
+          stdinScripts.push({ script: body });
+          own[own.length - 1]!.text = body.text;
         }
       } else if (op === '<<<') {
         stdinRedirected = true;

@@ -74,8 +74,8 @@ export interface SimpleCommandAnalysis {
   args: string[];
   /** Wrappers it ran under, outermost first (`sudo`, `env`, `xargs`, `timeout`, `nice`, `sh -c`). */
   wrappers: string[];
-  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }; `fd` when one is written (`2>` → fd '2'). */
-  redirects: { op: string; target: string; fd?: string }[];
+  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }; `fd` when one is written (`2>` → fd '2'); `text`: a here-document's body. */
+  redirects: { op: string; target: string; fd?: string; text?: string }[];
   /** True when the program or an argument is computed at run time ($VAR, $(…), globs we cannot expand). */
   dynamic: boolean;
   /** `NAME=value` assignments in effect: prefix assignments, `env`/`sudo` ones (as written). */
