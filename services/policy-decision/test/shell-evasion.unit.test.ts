@@ -222,6 +222,7 @@ const blocked: [string, string][] = [
   ['a process substitution', 'cat <(cat /etc/shadow)'],
   ['writing through /proc/self/fd', 'ls > /proc/self/fd/1'],
   ['a write to /proc/sys', 'ls > /proc/sys/kernel/sysrq'],
+  ['a key=value operand naming a secret', 'head x=/etc/shadow'],
 ];
 
 /** Everyday inspection the example policy allows: the guards must not block these. */

@@ -103,7 +103,11 @@ function factsOf(c: SimpleCommandAnalysis, where: PathContext, readingsOf: (word
       // `--lines=5` carries a value that is only a path if the program says so; `--file=./x` is written like one.
       return { word, pathLike: values.some(isPathLike), paths: values.flatMap((v) => readingsOf(v)) };
     }
-    return { word, pathLike: isPathLike(word), paths: readingsOf(word) };
+    // `if=/etc/shadow` (dd and other key=value programs): the value may be a path too.
+    const eq = word.indexOf('=');
+    const value = eq > 0 ? word.slice(eq + 1) : '';
+    const extra = isPathLike(value) ? readingsOf(value) : [];
+    return { word, pathLike: isPathLike(word), paths: extra.length > 0 ? [...readingsOf(word), ...extra] : readingsOf(word) };
   });
   const files = c.redirects.flatMap((r) => {
     const access = accessOf(r.op, r.target);
