@@ -70,7 +70,7 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
 
 /** A simple command as a reason names it: its assignments, words and redirections. */
 function shellLabel(c: SimpleCommandAnalysis): string {
-  const redirects = c.redirects.map((r) => `${r.fd ?? ''}${r.op} ${r.target}`);
+  const redirects = c.redirects.map((r) => `${r.fd ?? ''}${r.op}${r.op.endsWith('&') ? '' : ' '}${r.target}`);
   return [...(c.env ?? []), c.path, ...c.args, ...redirects].filter((w) => w !== '').join(' ');
 }
 
