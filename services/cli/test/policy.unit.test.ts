@@ -53,7 +53,9 @@ describe('portcullis policy eval', () => {
 
   it('judges shell and HTTP commands', () => {
     const shell = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'web-1', '--shell', 'sudo rm -rf /', '--json');
-    assert.deepEqual(JSON.parse(shell.stdout).ruleIds, ['ssh-destructive']);
+    assert.deepEqual(JSON.parse(shell.stdout).ruleIds, ['ssh-destructive', 'ssh-secrets'], 'rm -r / also walks every protected file');
+    const home = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'web-1', '--target-user', 'root', '--shell', 'ls -la ~', '--json');
+    assert.deepEqual(JSON.parse(home.stdout).ruleIds, ['ssh-secrets'], "root's ~ is /root");
     const http = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'k8s', '--http', 'GET /api/v1/namespaces/shop/pods', '--json');
     assert.deepEqual(JSON.parse(http.stdout).ruleIds, ['automation-k8s-read']);
   });

@@ -4,7 +4,7 @@
  * command's occurredAt.
  */
 import type { CommandRequested, Effect, MaskSpec, VerdictIssued } from '@portcullis/schemas';
-import type { Analysis, ColumnRef } from './analysis/types.ts';
+import type { Analysis, ColumnRef, SimpleCommandAnalysis } from './analysis/types.ts';
 import type { PolicyState } from './policy/state.ts';
 import type { CompiledRule } from './policy/compile.ts';
 import type { ApprovalSpec } from './policy/document.ts';
@@ -63,11 +63,17 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
         return [{ kind: 'channel', label: () => `${cmd.channel}${name ? ` ${name}` : ''}`, channel: cmd.channel, name }];
       }
       const channel = cmd.kind === 'shell' && cmd.channel === 'shell' ? 'shell' : 'exec';
-      return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short([c.path, ...c.args].join(' '))}"`, command: c, channel }));
+      return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short(shellLabel(c))}"`, command: c, channel }));
     }
     case 'http':
       return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}`, request: analysis }];
   }
+}
+
+/** A simple command as a reason names it: its assignments, words and redirections. */
+function shellLabel(c: SimpleCommandAnalysis): string {
+  const redirects = c.redirects.map((r) => `${r.fd ?? ''}${r.op}${r.op.endsWith('&') ? '' : ' '}${r.target}`);
+  return [...(c.env ?? []), c.path, ...c.args, ...redirects].filter((w) => w !== '').join(' ');
 }
 
 interface UnitVerdict {

@@ -7,8 +7,10 @@
  * they apply; a unit is admitted only when an allow or hold rule covers it.
  */
 import type { CommandRequested } from '@portcullis/schemas';
-import type { SimpleCommandAnalysis, SqlStatementAnalysis, HttpAnalysis } from './analysis/types.ts';
-import type { CompiledRule, Glob } from './policy/compile.ts';
+import type { SimpleCommandAnalysis, SqlStatementAnalysis, HttpAnalysis, ShellFacts } from './analysis/types.ts';
+import { NO_SHELL_CONDITIONS, type CompiledRule, type Glob, type PathGlobs, type ProgramConstraints, type ShellConditions } from './policy/compile.ts';
+import { factsFor } from './analysis/shell-facts.ts';
+import { isSensitiveVariable } from './analysis/shell-variables.ts';
 
 /** `label` names the unit in reasons; computed only when a reason needs it. */
 export type Unit =
@@ -45,8 +47,8 @@ export function matchesUnit(rule: CompiledRule, unit: Unit, mode: Mode): boolean
       return rule.sql ? matchesSql(rule.sql, unit.statement, mode) : true;
     case 'shell':
       if (rule.sql || rule.http) return false;
-      if (!rule.shell) return !(mode === 'covers' && unit.command.dynamic);
-      return matchesShell(rule.shell, unit.command, unit.channel, mode);
+      if (!rule.shell && mode === 'applies') return true;
+      return matchesShell(rule.shell ?? NO_SHELL_CONDITIONS, unit.command, unit.channel, mode);
     case 'channel':
       // Port forwarding, agent forwarding and subsystems are admitted only by rules that name the channel.
       if (rule.sql || rule.http) return false;
@@ -83,17 +85,87 @@ function matchesSql(sql: SqlConditions, s: SqlStatementAnalysis, mode: Mode): bo
   return true;
 }
 
-type ShellConditions = NonNullable<CompiledRule['shell']>;
-
+/**
+ * A shell command. Covers: the program, every wrapper, every argument (a
+ * path-like one by all the paths it may name), every file read through `<`
+ * and every tree walked are taken in; every write or network redirection
+ * matches `redirects`; every variable set is in `env`; the program's
+ * constraints hold. Applies: each given condition overlaps the command.
+ */
 function matchesShell(shell: ShellConditions, c: SimpleCommandAnalysis, channel: 'exec' | 'shell', mode: Mode): boolean {
   // `channels: [exec]` admits exec requests only, not lines typed in an interactive shell.
   if (shell.channels && !shell.channels.includes(channel)) return false;
   // A program computed at run time is admitted only by a rule that says it may be.
   if (mode === 'covers' && c.dynamic && !shell.dynamic) return false;
-  if (shell.programs && !(shell.programs(c.program) || shell.programs(c.path))) return false;
-  if (shell.args && !over(c.args, shell.args, mode)) return false;
+  const facts = factsFor(c);
+  // A statement of redirections or assignments only has no program: judged by what it opens and sets.
+  const bare = c.program === '';
+  if (shell.programs && !(bare ? mode === 'covers' : shell.programs(c.program) || shell.programs(c.path))) return false;
+  // Without `programs`, the programs named in `constraints` are the rule's programs.
+  if (!shell.programs && shell.constraints && !(bare ? mode === 'covers' : shell.constraints.some((k) => k.program(c.program) || k.program(c.path)))) return false;
   if (shell.wrappers && !over(c.wrappers, shell.wrappers, mode)) return false;
-  if (shell.redirects && !over(c.redirects.map((r) => r.target), shell.redirects, mode)) return false;
+  if (shell.args && !argumentsMatch(shell.args, facts, mode)) return false;
+  if (!redirectsMatch(shell.redirects, facts, mode)) return false;
+  if (!variablesMatch(shell.env, facts.variables, mode)) return false;
+  if (shell.constraints && !bare) {
+    for (const k of shell.constraints) if ((k.program(c.program) || k.program(c.path)) && !constraintHolds(k, facts, mode)) return false;
+  }
+  return true;
+}
+
+function argumentsMatch(args: PathGlobs, f: ShellFacts, mode: Mode): boolean {
+  const reads = f.files.filter((x) => x.access === 'read').flatMap((x) => x.paths);
+  if (mode === 'applies') {
+    // Every spelling counts: the word, each path it may name, every redirect target, every tree walked.
+    return (
+      f.args.some((a) => args(a.word) || a.paths.some(args)) ||
+      f.files.some((x) => x.paths.some(args)) ||
+      f.valuePaths.some(args) ||
+      f.walks.some((d) => args.couldContain(d))
+    );
+  }
+  const wordCovered = f.args.every((a) => {
+    if (a.word.startsWith('-') && a.word.length > 1) return args(a.word) && (!a.pathLike || a.paths.every(args));
+    return a.pathLike ? a.paths.every(args) : args(a.word);
+  });
+  return wordCovered && reads.every(args) && f.walks.every(args);
+}
+
+function redirectsMatch(r: ShellConditions['redirects'], f: ShellFacts, mode: Mode): boolean {
+  if (mode === 'applies') {
+    if (!r) return true;
+    return f.files.some((x) => {
+      const globs = r[x.access];
+      return globs !== undefined && x.paths.some(globs);
+    });
+  }
+  return f.files.every((x) => {
+    const globs = r?.[x.access];
+    // Reads are arguments (judged above); writes and connections need a pattern that names them.
+    if (globs === undefined) return x.access === 'read';
+    return x.paths.every(globs);
+  });
+}
+
+function variablesMatch(env: ShellConditions['env'], names: readonly string[], mode: Mode): boolean {
+  if (mode === 'applies') return !env || names.some((n) => env.names(n));
+  return names.every((n) => env !== undefined && (env.exact.has(n) || (!isSensitiveVariable(n) && env.names(n))));
+}
+
+function constraintHolds(k: ProgramConstraints, f: ShellFacts, mode: Mode): boolean {
+  if (mode === 'applies') {
+    if (k.subcommands && !f.subcommands.some(k.subcommands)) return false;
+    if (k.flags && !f.options.some(k.flags.hit)) return false;
+    if (k.denyFlags && !f.options.some(k.denyFlags.hit)) return false;
+    if (k.operands && !f.operands.some(k.operands)) return false;
+    return true;
+  }
+  // No subcommand at all is not one of the listed ones.
+  if (k.subcommands && !(f.subcommands.length > 0 && f.subcommands.every(k.subcommands))) return false;
+  if (k.flags && !f.options.every(k.flags.test)) return false;
+  if (k.denyFlags && f.options.some(k.denyFlags.hit)) return false;
+  if (k.operands && !f.operands.every(k.operands)) return false;
+  if (k.requiredFlags && !k.requiredFlags.every((required) => f.options.some(required))) return false;
   return true;
 }
 

@@ -52,3 +52,8 @@ export const sql = (text: string, over: Partial<CommandRequested> = {}): Command
 export function whenSql(state: PolicyState, text: string, over: Partial<CommandRequested> = {}, session: SqlSessionState = emptySqlSession()): Promise<Evaluation> {
   return evaluate(sql(text, over), state, session);
 }
+
+/** when: this shell line arrives over an exec channel (as the service identity unless told otherwise). */
+export function whenShell(state: PolicyState, commandLine: string, over: Partial<CommandRequested> = {}, targetUser?: string): Promise<Evaluation> {
+  return evaluate(command({ kind: 'shell', commandLine, channel: 'exec', ...(targetUser ? { targetUser } : {}) }, over), state);
+}

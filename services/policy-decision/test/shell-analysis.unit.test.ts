@@ -6,7 +6,8 @@ import type { ShellAnalysis, SimpleCommandAnalysis } from '../src/analysis/types
 async function commands(line: string): Promise<SimpleCommandAnalysis[]> {
   const r = await analyzeShell(line);
   assert.equal(r.ok, true, `expected ${JSON.stringify(line)} to parse: ${r.ok ? '' : r.error}`);
-  return (r as ShellAnalysis).commands;
+  // The facts (paths, options, variables) are covered by shell-facts.unit.test.ts.
+  return (r as ShellAnalysis).commands.map(({ facts: _facts, ...c }) => c);
 }
 
 /** The one command running `program`, failing when there is none or several. */
@@ -47,7 +48,7 @@ test('compound commands: subshells, blocks, if/while/for/case bodies, functions'
   assert.deepEqual(await programs('{ rm -rf /; }'), ['rm']);
   assert.deepEqual(await programs('if test -d /x; then rm -rf /x; else mkfs.ext4 /dev/sda1; fi'), ['test', 'rm', 'mkfs.ext4']);
   assert.deepEqual(await programs('while true; do shutdown -h now; done'), ['true', 'shutdown']);
-  assert.deepEqual(await programs('for f in a b; do rm "$f"; done'), ['rm']);
+  assert.deepEqual(await programs('for f in a b; do rm "$f"; done'), ['', 'rm'], 'the loop variable is an assignment');
   assert.deepEqual(await programs('case $x in a) rm -rf /;; *) reboot;; esac'), ['rm', 'reboot']);
   assert.deepEqual(await programs('f() { rm -rf /; }; f'), ['rm', 'f']);
   assert.deepEqual(await programs('time rm -rf /'), ['rm']);
@@ -62,13 +63,13 @@ test('command substitution anywhere: $( ), backticks, inside double quotes, assi
   assert.deepEqual(quoted.map((c) => c.program), ['rm', 'echo']);
   assert.equal(quoted[1]!.dynamic, true);
   assert.deepEqual(quoted[1]!.args, ['"$(rm -rf /)"']);
-  assert.deepEqual(await programs('X=$(rm -rf /)'), ['rm']);
+  assert.deepEqual(await programs('X=$(rm -rf /)'), ['rm', ''], 'the assignment itself is judged too');
   assert.deepEqual(await programs('echo hi > "$(rm -rf /)"'), ['rm', 'echo']);
   assert.deepEqual(await programs('echo ${X:-$(rm -rf /)}'), ['rm', 'echo']);
   assert.deepEqual(await programs('diff <(ls /a) >(rm -rf /)'), ['ls', 'rm', 'diff']);
   assert.deepEqual(await programs('[[ -f $(rm -rf /) ]]'), ['rm']);
   assert.deepEqual(await programs('(( $(rm -rf /) ))'), ['rm']);
-  assert.deepEqual(await programs('a[$(rm -rf /)]=1'), ['rm']);
+  assert.deepEqual(await programs('a[$(rm -rf /)]=1'), ['rm', ''], 'the array element assignment is judged too');
   assert.deepEqual(await programs('export A=$(rm -rf /)'), ['rm', 'export']);
   assert.deepEqual(await programs('cat <<EOF\n$(rm -rf /)\nEOF'), ['rm', 'cat']);
   assert.deepEqual(await programs("cat <<'EOF'\n$(rm -rf /)\nEOF"), ['cat'], 'a quoted here-document does not expand');
@@ -177,7 +178,10 @@ test('quoting does not hide a program name', async () => {
 
 test('a program computed at run time is dynamic', async () => {
   const cmds = await commands('X=rm; $X -rf /');
-  assert.deepEqual(cmds, [{ path: '$X', program: '$X', args: ['-rf', '/'], wrappers: [], redirects: [], dynamic: true }]);
+  assert.deepEqual(cmds, [
+    { path: '', program: '', args: [], wrappers: [], redirects: [], dynamic: false, env: ['X=rm'] },
+    { path: '$X', program: '$X', args: ['-rf', '/'], wrappers: [], redirects: [], dynamic: true },
+  ]);
   for (const line of ['$(echo rm) -rf /', '${X:-rm} -rf /', '/bin/r? -rf /', '/bin/r* x', 'r{m,x} -rf /', '"$CMD" x']) {
     const c = (await commands(line)).at(-1)!;
     assert.equal(c.dynamic, true, line);

@@ -32,6 +32,7 @@ export function registerPolicyCommands(program: Command): void {
     .option('--protocol <protocol>', 'postgres | ssh | http (default: from the command option)')
     .option('--sql <text>', 'SQL text')
     .option('--shell <command line>', 'shell command line')
+    .option('--target-user <user>', 'for --shell: the login user on the target (what ~ means)')
     .option('--http <"METHOD PATH">', 'HTTP request line, e.g. "GET /api/v1/namespaces/default/pods"')
     .option('--json', 'print the decision as JSON')
     .action(async (opts: EvalOptions) => {
@@ -137,6 +138,7 @@ interface EvalOptions {
   protocol?: string;
   sql?: string;
   shell?: string;
+  targetUser?: string;
   http?: string;
   json?: boolean;
 }
@@ -184,7 +186,9 @@ async function policyEval(opts: EvalOptions): Promise<number> {
     kind: KIND_OF_PROTOCOL[protocol?.data ?? kind],
     tags: opts.resourceTags.split(',').map((t) => t.trim()).filter(Boolean),
   };
-  const { decision } = await evaluate(buildCommand(identity, resource, when, protocol?.data), loaded.state);
+  const built = buildCommand(identity, resource, when, protocol?.data);
+  if (built.command.kind === 'shell' && opts.targetUser !== undefined) built.command.targetUser = opts.targetUser;
+  const { decision } = await evaluate(built, loaded.state);
   if (opts.json) console.log(JSON.stringify(decision, null, 2));
   else console.log(describe(decision).join('\n'));
   return 0;

@@ -23,7 +23,8 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
     case 'shell':
       // Forwarding, agent and subsystem channels carry no command line; decide judges the channel itself.
       if (cmd.channel !== 'exec' && cmd.channel !== 'shell') return { ok: true, kind: 'shell', commands: [] };
-      return analyzeShell(cmd.commandLine);
+      // Where the line runs is not known (the login shell starts in a home directory we cannot see); `~` is the target user's.
+      return analyzeShell(cmd.commandLine, cmd.targetUser !== undefined ? { user: cmd.targetUser } : {});
     case 'http':
       return analyzeHttp(cmd);
     default: {

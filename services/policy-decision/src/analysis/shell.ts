@@ -17,6 +17,9 @@ import type { ShellAnalysis, SimpleCommandAnalysis, Unparseable } from './types.
 import { loadShellParser, sourceOf, type ShellParser, type ShellSyntaxTree, type SyntaxNode } from './shell-syntax-tree.ts';
 import { partsOf, resolveWord, unescapeHeredoc, type ResolvedWord } from './shell-words.ts';
 import { unwrap } from './shell-wrappers.ts';
+import { TooManyDirectories, withFacts, type ShellLocation } from './shell-facts.ts';
+
+export type { ShellLocation };
 
 /** How many command strings may be nested (`sh -c "bash -c '…'"` is 2) before we give up. */
 export const MAX_NESTING = 8;
@@ -105,6 +108,16 @@ class Walker {
         });
       case 'DeclClause':
         return this.visitDecl(n, scope);
+      case 'ForClause': {
+        // `for PATH in /tmp/evil; do ls; done` assigns the loop variable like `PATH=…`.
+        const loop = isNode(n.Loop) ? n.Loop : undefined;
+        const name = loop !== undefined && loop.Type === 'WordIter' && isNode(loop.Name) ? loop.Name.Value : undefined;
+        if (typeof name === 'string') this.emitCommand({ ...bare(scope, scope.redirects, false), env: [...scope.env, `${name}=${sourceOf(scope.tree, loop!)}`] });
+        for (const [key, child] of Object.entries(n)) {
+          if (key !== 'Type' && child !== null && typeof child === 'object') this.visit(child, scope);
+        }
+        return;
+      }
       default:
         for (const [key, child] of Object.entries(n)) {
           if (key !== 'Type' && child !== null && typeof child === 'object') this.visit(child, scope);
@@ -133,7 +146,9 @@ class Walker {
         stdinRedirected = true;
         if (isNode(r.Hdoc)) {
           this.visit(r.Hdoc, scope); // an unquoted here-document expands `$(…)`
-          stdinScripts.push({ script: heredocBody(r.Word, r.Hdoc, scope) });
+          const body = heredocBody(r.Word, r.Hdoc, scope);
+          stdinScripts.push({ script: body });
+          own[own.length - 1]!.text = body.text;
         }
       } else if (op === '<<<') {
         stdinRedirected = true;
@@ -148,11 +163,11 @@ class Walker {
       this.visitCall(cmd, { ...scope, redirects, dynamic: scope.dynamic || dynamicTarget }, stdinScripts, stdinRedirected);
       return;
     }
-    if (cmd === undefined || cmd === null) {
-      // A statement of redirections only (`> /dev/sda`) still opens and truncates files.
-      if (own.length > 0) this.emitCommand(bare(scope, redirects, dynamicTarget));
-      return;
-    }
+    // A statement of redirections only (`> /dev/sda`), or a compound command's
+    // own redirections (`(( 1 )) > /etc/x`, `{ …; } < f`), open and truncate files
+    // whether or not a simple command inside runs.
+    if (own.length > 0) this.emitCommand(bare(scope, redirects, dynamicTarget));
+    if (cmd === undefined || cmd === null) return;
     this.visit(cmd, { ...scope, redirects, dynamic: scope.dynamic || dynamicTarget });
   }
 
@@ -161,11 +176,27 @@ class Walker {
     this.visit(decl.Args, scope);
     const variant = isNode(decl.Variant) && typeof decl.Variant.Value === 'string' ? decl.Variant.Value : 'declare';
     let dynamic = scope.dynamic;
-    const args = asNodes(decl.Args).map((a) => {
-      if (isNode(a.Value) && a.Array === undefined && !this.word(a.Value, scope).literal) dynamic = true;
-      return sourceOf(scope.tree, a);
+    // Flags and bare names are arguments; NAME=value words set variables, like prefix assignments.
+    const args: string[] = [];
+    const env: string[] = [];
+    for (const a of asNodes(decl.Args)) {
+      if (isNode(a.Name) && (a.Naked !== true || a.Value !== undefined || a.Array !== undefined)) {
+        env.push(sourceOf(scope.tree, a));
+        continue;
+      }
+      const word = isNode(a.Value) ? this.word(a.Value, scope) : { literal: true, text: isNode(a.Name) ? String(a.Name.Value) : sourceOf(scope.tree, a) };
+      if (!word.literal) dynamic = true;
+      // `declare -n ref=PATH`: later assignments to ref set PATH; we cannot follow that.
+      if (word.literal && /^[-+][A-Za-z]*n/.test(word.text)) dynamic = true;
+      args.push(word.text);
+    }
+    this.emitCommand({
+      ...bare(scope, scope.redirects, dynamic),
+      path: variant,
+      program: variant,
+      args,
+      ...(scope.env.length + env.length > 0 ? { env: [...scope.env, ...env] } : {}),
     });
-    this.emitCommand({ ...bare(scope, scope.redirects, dynamic), path: variant, program: variant, args });
   }
 
   // ------------------------------------------------------------ simple commands
@@ -175,8 +206,11 @@ class Walker {
     const env = asNodes(call.Assigns).map((a) => sourceOf(scope.tree, a));
     const argv = asNodes(call.Args).map((w) => this.word(w, scope));
     if (argv.length === 0) {
-      // Assignments only; they run nothing, unless redirections open files.
-      if (scope.redirects.length > 0) this.emitCommand(bare(scope, scope.redirects, false));
+      // Assignments only (`PATH=/tmp/evil; ls`): they change what later commands run, so they are judged too.
+      if (scope.redirects.length > 0 || env.length > 0) {
+        const all = [...scope.env, ...env];
+        this.emitCommand({ ...bare(scope, scope.redirects, false), ...(all.length > 0 ? { env: all } : {}) });
+      }
       return;
     }
     this.run(
@@ -349,7 +383,7 @@ function asNodes(v: unknown): SyntaxNode[] {
  * Every simple command `commandLine` would run, outermost wrappers first.
  * Unparseable input, or input we cannot see through, is `{ ok: false }`.
  */
-export async function analyzeShell(commandLine: string): Promise<ShellAnalysis | Unparseable> {
+export async function analyzeShell(commandLine: string, location: ShellLocation = {}): Promise<ShellAnalysis | Unparseable> {
   if (Buffer.byteLength(commandLine, 'utf8') > MAX_COMMAND_LINE_BYTES) {
     return { ok: false, error: `unparseable: command line longer than ${MAX_COMMAND_LINE_BYTES} bytes` };
   }
@@ -362,10 +396,10 @@ export async function analyzeShell(commandLine: string): Promise<ShellAnalysis |
   const walker = new Walker(parse);
   try {
     walker.analyseSource(commandLine, { depth: 0, wrappers: [], wrapperCommands: [], redirects: [], env: [], dynamic: false, stdinPiped: false });
+    return { ok: true, kind: 'shell', commands: withFacts(walker.commands, location) };
   } catch (err) {
-    if (err instanceof Unanalysable || err instanceof RangeError) return { ok: false, error: `unparseable: ${err.message}` };
+    if (err instanceof Unanalysable || err instanceof TooManyDirectories || err instanceof RangeError) return { ok: false, error: `unparseable: ${err.message}` };
     throw err;
   }
-  return { ok: true, kind: 'shell', commands: walker.commands };
 }
 

@@ -93,14 +93,42 @@ export interface SimpleCommandAnalysis {
   args: string[];
   /** Wrappers it ran under, outermost first (`sudo`, `env`, `xargs`, `timeout`, `nice`, `sh -c`). */
   wrappers: string[];
-  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }; `fd` when one is written (`2>` → fd '2'). */
-  redirects: { op: string; target: string; fd?: string }[];
+  /** Output / input redirections, e.g. { op: '>', target: '/dev/sda' }; `fd` when one is written (`2>` → fd '2'); `text`: a here-document's body. */
+  redirects: { op: string; target: string; fd?: string; text?: string }[];
   /** True when the program or an argument is computed at run time ($VAR, $(…), globs we cannot expand). */
   dynamic: boolean;
   /** `NAME=value` assignments in effect: prefix assignments, `env`/`sudo` ones (as written). */
   env?: string[];
   /** The wrapper invocations themselves, parallel to `wrappers` (e.g. sudo with args ['-u', 'root', 'rm', …]). */
   wrapperCommands?: { path: string; program: string; args: string[] }[];
+  /** What the command touches, as policies match it (shell-facts.ts); analyzeShell always sets it. */
+  facts?: ShellFacts;
+}
+
+/** How a redirection uses its target: `/dev/tcp/…` and `/dev/udp/…` are network connections whatever the direction. */
+export type FileAccess = 'read' | 'write' | 'network';
+
+export interface ShellFacts {
+  /**
+   * Per argument (parallel to args): the normalised paths it may name, and
+   * whether it is written like a path (`/x`, `./x`, `~/x`, `--opt=/x`), in
+   * which case an allow rule must cover its paths rather than the word.
+   */
+  args: { word: string; pathLike: boolean; paths: string[] }[];
+  /** Redirections that open something (descriptor duplications and here-documents do not). */
+  files: { access: FileAccess; target: string; paths: string[] }[];
+  /** Directory trees a recursive reader walks (grep -r, find, du, tar, cp -r …), normalised. */
+  walks: string[];
+  /** Options as the program sees them: `-aH` → -a, -H; `--host=x` → --host. */
+  options: string[];
+  /** Words that are not options. */
+  operands: string[];
+  /** Candidates for the subcommand (first operand); several when an option before it might take a value. */
+  subcommands: string[];
+  /** Variables the command sets: prefix assignments, env/sudo ones, export/declare/local, read/printf -v, for loops. */
+  variables: string[];
+  /** Paths assigned values and here-strings may name (`TZ=/etc/shadow`, `<<< ~/.ssh/id_rsa`): block rules' `args` see them too. */
+  valuePaths: string[];
 }
 
 export interface ShellAnalysis {

@@ -4,14 +4,62 @@
  */
 import picomatch from 'picomatch';
 import type { PolicyDocument, PolicyRule, ApprovalSpec } from './document.ts';
+import { pathGlobs, type Glob, type PathGlobs } from './path-patterns.ts';
+import { abbreviates } from '../analysis/shell-options.ts';
 
-export type Glob = (value: string) => boolean;
+export type { Glob, PathGlobs };
+
+/** Option patterns; `hit` also counts a long option written as an abbreviation of one (`--rot` for `--rotate`). */
+export interface FlagGlobs {
+  test: Glob;
+  hit: Glob;
+}
+
+export interface ProgramConstraints {
+  program: Glob;
+  subcommands?: Glob;
+  flags?: FlagGlobs;
+  denyFlags?: FlagGlobs;
+  operands?: Glob;
+  /** One glob per required pattern. */
+  requiredFlags?: readonly Glob[];
+}
+
+export interface ShellConditions {
+  programs?: Glob;
+  args?: PathGlobs;
+  wrappers?: Glob;
+  redirects?: { read?: PathGlobs; write?: PathGlobs; network?: PathGlobs };
+  /** Variable names: `names` for ordinary ones, `exact` for the sensitive ones a rule must name. */
+  env?: { names: Glob; exact: ReadonlySet<string> };
+  constraints?: readonly ProgramConstraints[];
+  dynamic: boolean;
+  channels?: readonly string[];
+}
+
+/** What a rule without shell conditions asks of a shell command: nothing, which still admits no writes and no variables. */
+export const NO_SHELL_CONDITIONS: ShellConditions = { dynamic: false };
 
 /** Any of the patterns matches. Globs never see command text, only names the analysers extracted. */
 function anyOf(patterns: readonly string[] | undefined, options: picomatch.PicomatchOptions = {}): Glob | undefined {
   if (!patterns) return undefined;
   const matchers = patterns.map((p) => picomatch(p, { dot: true, ...options }));
   return (value) => matchers.some((m) => m(value));
+}
+
+const paths = (patterns: readonly string[] | undefined): PathGlobs | undefined => (patterns ? pathGlobs(patterns) : undefined);
+
+/** The literal start of a pattern (before any glob character): what an abbreviation must be a prefix of. */
+const literalPrefix = (pattern: string): string => {
+  const at = pattern.search(/[*?[{(!+@\\]/);
+  return at < 0 ? pattern : pattern.slice(0, at);
+};
+
+function flags(patterns: readonly string[] | undefined): FlagGlobs | undefined {
+  if (!patterns) return undefined;
+  const test = anyOf(patterns)!;
+  const prefixes = patterns.map(literalPrefix);
+  return { test, hit: (o) => test(o) || prefixes.some((p) => abbreviates(o, p)) };
 }
 
 export interface CompiledRule {
@@ -35,14 +83,7 @@ export interface CompiledRule {
     functions?: Glob;
     settings?: Glob;
   };
-  shell?: {
-    programs?: Glob;
-    args?: Glob;
-    wrappers?: Glob;
-    redirects?: Glob;
-    dynamic: boolean;
-    channels?: readonly string[];
-  };
+  shell?: ShellConditions;
   http?: {
     methods?: Glob;
     paths?: Glob;
@@ -91,11 +132,23 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       };
     }
     if (m.shell) {
+      const r = m.shell.redirects;
       compiled.shell = {
         programs: anyOf(m.shell.programs),
-        args: anyOf(m.shell.args),
+        args: paths(m.shell.args),
         wrappers: anyOf(m.shell.wrappers),
-        redirects: anyOf(m.shell.redirects),
+        redirects: r ? { read: paths(r.read), write: paths(r.write), network: paths(r.network) } : undefined,
+        env: m.shell.env ? { names: anyOf(m.shell.env)!, exact: new Set(m.shell.env) } : undefined,
+        constraints: m.shell.constraints
+          ? Object.entries(m.shell.constraints).map(([program, c]) => ({
+              program: anyOf([program])!,
+              subcommands: anyOf(c.subcommands),
+              flags: flags(c.flags),
+              denyFlags: flags(c.denyFlags),
+              operands: anyOf(c.operands),
+              requiredFlags: c.requiredFlags?.map((p) => anyOf([p])!),
+            }))
+          : undefined,
         dynamic: m.shell.dynamic ?? false,
         channels: m.shell.channels,
       };

@@ -54,14 +54,46 @@ const SqlMatch = z.strictObject({
   settings: globs.optional(),
 });
 
+/** Files redirections open, by access; a plain list is the same patterns for every access. */
+const RedirectMatch = z
+  .union([
+    globs,
+    z.strictObject({
+      /** `< file`: also judged as an argument. */
+      read: globs.optional(),
+      /** `> file`, `>> file`, `&> file`, `<> file`, `>&file`: never admitted without a pattern here. */
+      write: globs.optional(),
+      /** `/dev/tcp/HOST/PORT`, `/dev/udp/HOST/PORT` in either direction. */
+      network: globs.optional(),
+    }),
+  ])
+  .transform((v) => (Array.isArray(v) ? { read: v, write: v, network: v } : v));
+
+/** Argument constraints for one program (docs/policy.md, "Programs, subcommands and flags"). */
+const ProgramConstraint = z.strictObject({
+  /** The first operand (`systemctl status`). */
+  subcommands: globs.optional(),
+  /** Options as the program sees them (`-H`, `--host`): allow rules admit only these. */
+  flags: globs.optional(),
+  /** Options an allow rule never admits, abbreviations of long options included. */
+  denyFlags: globs.optional(),
+  /** Every non-option word. */
+  operands: globs.optional(),
+  /** Options an allow rule requires, each pattern met by one of them (`--no-pager`); ignored by block rules. */
+  requiredFlags: globs.optional(),
+});
+
 const ShellMatch = z.strictObject({
   /** Program basename (`rm`) or full path (`/usr/bin/rm`). */
   programs: globs.optional(),
-  /** Argument patterns. */
+  /** Argument patterns; path arguments and redirect targets are matched normalised. */
   args: globs.optional(),
   wrappers: globs.optional(),
-  /** Redirection targets (`/dev/*`). */
-  redirects: globs.optional(),
+  redirects: RedirectMatch.optional(),
+  /** Variable names a command may set (`X=y cmd`, `env X=y`, `export X=y`); loader/pager/shell variables only when named exactly. */
+  env: globs.optional(),
+  /** Per program (a glob on its name): subcommands, flags, operands. */
+  constraints: z.record(glob, ProgramConstraint).optional(),
   /** The rule may also match commands whose program or arguments are computed at run time. */
   dynamic: z.boolean().optional(),
   /** SSH channels; without this a rule matches only exec and interactive shell commands. */

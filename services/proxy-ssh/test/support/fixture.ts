@@ -58,12 +58,13 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(): Promise<Fixture> {
+/** `policy`: the policy document to publish (TEST_POLICY unless told). */
+export async function startFixture(options: { policy?: string } = {}): Promise<Fixture> {
   const bus = createTestBus('proxy-ssh');
   await bus.connect();
   const sshd = await startSshd();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-ssh-'));
-  const published = await publishPolicy({ bus, yamlText: TEST_POLICY, fileName: 'ssh-test.yaml' });
+  const published = await publishPolicy({ bus, yamlText: options.policy ?? TEST_POLICY, fileName: 'ssh-test.yaml' });
   if (!published.ok) {
     await Promise.allSettled([bus.disconnect(), sshd.stop()]);
     throw new Error(`policy refused: ${JSON.stringify(published.errors)}`);
