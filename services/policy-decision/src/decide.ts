@@ -26,7 +26,7 @@ export interface Decision {
   ruleIds: string[];
   reasons: string[];
   mask?: MaskSpec;
-  /** SQL statement classes the analysis found (for audit queries). */
+  /** SQL statement classes or HTTP request classes the analysis found (for audit queries). */
   classes: string[];
   policyVersion: number;
   approval?: ApprovalRequirement;
@@ -89,7 +89,7 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   if (!analysis.ok) return blocked(`unparseable: ${analysis.error.replace(/^unparseable:\s*/, '')}`, version);
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
-  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : [];
+  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : analysis.kind === 'http' ? [...analysis.classes] : [];
   const rules = policy.rules.filter((r) => matchesContext(r, command));
   const units = unitsOf(command, analysis);
   const defaultEffect = policy.defaultEffect;

@@ -5,7 +5,7 @@ import type { HttpCommand } from '@portcullis/schemas';
 import { describeError } from '@portcullis/kit';
 import { authenticate, errorFor, resourceRef, verdictMessage, type ProxyContext } from './app.ts';
 import { buildHttpCommand } from './command.ts';
-import { credentialHeaderNames, credentialHeaders } from './credentials.ts';
+import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
 import { RequestSession } from './recording.ts';
 import { routeRequest, upstreamUrl } from './routing.ts';
@@ -51,7 +51,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   const drop = credentialHeaderNames(resource);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || drop.has(name) || name.startsWith('portcullis-') || name === 'host') continue;
+    if (value === undefined || drop.has(name) || name.startsWith('portcullis-') || name === 'host' || isForwardedIdentityHeader(resource, name)) continue;
     if (isHopByHop(name, undefined) && name !== 'upgrade') continue;
     headers[name] = value;
   }

@@ -25,7 +25,7 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
       if (cmd.channel !== 'exec' && cmd.channel !== 'shell') return { ok: true, kind: 'shell', commands: [] };
       return analyzeShell(cmd.commandLine);
     case 'http':
-      return analyzeHttp(cmd);
+      return analyzeHttp(cmd, command.resource.kind);
     default: {
       const unknown: never = cmd;
       return { ok: false, error: `unknown command kind ${(unknown as { kind: string }).kind}` };
