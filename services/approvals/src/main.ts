@@ -6,6 +6,7 @@
  *   PORTCULLIS_APPROVALS_PORT                           API port (default 8091)
  *   PORTCULLIS_APPROVALS_HOST                           listen address (default 127.0.0.1)
  *   PORTCULLIS_APPROVALS_PUBLIC_URL                     the API as approvers reach it (links in messages)
+ *   PORTCULLIS_AUDITOR_GROUP                            sees every approval (default auditors)
  *   PORTCULLIS_APPROVER_WEBHOOKS                        JSON: [{ "name", "url", "secretEnv", "format": "json"|"slack" }]
  *   PORTCULLIS_TOPIC_NAMESPACE                          topic prefix (tests)
  */
@@ -37,6 +38,7 @@ try {
     logger,
     verifier,
     webhooks: webhooksFromEnv(),
+    ...(process.env.PORTCULLIS_AUDITOR_GROUP ? { auditorGroup: process.env.PORTCULLIS_AUDITOR_GROUP } : {}),
     port: intSetting(process.env, 'PORTCULLIS_APPROVALS_PORT', DEFAULT_APPROVALS_PORT),
     host: process.env.PORTCULLIS_APPROVALS_HOST ?? '127.0.0.1',
     ...(process.env.PORTCULLIS_APPROVALS_PUBLIC_URL ? { publicUrl: process.env.PORTCULLIS_APPROVALS_PUBLIC_URL } : {}),
