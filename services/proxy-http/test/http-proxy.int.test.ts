@@ -316,6 +316,15 @@ test('curl: a WebSocket upgrade to nodes/<n>/proxy/exec is refused before anythi
     `${h.proxyUrl}/r/k8s/api/v1/nodes/node-1/proxy/exec/default/web-1/app?command=id&output=1`]);
   assert.equal(res.status, 403, res.body);
   assert.equal(JSON.parse(res.body).reason, 'Forbidden');
+  // A WebSocket watch of Secrets would stream them unmasked.
+  const watch = await curl(['--http1.1', '-H', `Authorization: Bearer ${aliceToken}`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13',
+    '-H', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, `${h.proxyUrl}/r/k8s/api/v1/namespaces/default/secrets?watch=1`]);
+  assert.equal(watch.status, 403, watch.body);
+  assert.match(JSON.parse(watch.body).message, /cannot be masked/);
+  // h2c (or any protocol but WebSocket and SPDY) would tunnel requests nobody judged.
+  const h2c = await curl(['--http2', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api/status`]);
+  assert.equal(h2c.status, 400, h2c.body);
+  assert.match(h2c.body, /upgrades only to websocket/);
   assert.deepEqual(k8s.seen.slice(before), []);
 });
 
