@@ -215,6 +215,9 @@ describe('identity verifier against the local OpenID provider', () => {
     await assertRefused(jwtTyped, idToken, 'wrong_token_type');
     await assertRefused(jwtTyped, await sign({ c_hash: 'x' }, 'JWT'), 'wrong_token_type');
     await assertRefused(jwtTyped, await sign({}, 'at+jwt'), 'wrong_token_type');
+    const anyType = createIdentityVerifier({ issuers: [{ issuer: provider.issuer, audience: 'portcullis', tokenTypes: ['*'] }] });
+    assert.equal((await anyType.verify(await sign({}, undefined))).subject, 'alice', '"*": no typ at all');
+    await assertRefused(anyType, idToken, 'wrong_token_type');
   });
 
   test('garbage is refused as malformed', async () => {

@@ -44,8 +44,8 @@ export interface TrustedIssuer extends ClaimMapping {
   algorithms?: string[];
   /**
    * Accepted JWT header `typ` values (case-insensitive, `application/` optional); default
-   * `["at+jwt"]`. For an IdP that writes `typ: JWT` on its access tokens, set `["JWT"]`: ID tokens
-   * are still told apart by their claims.
+   * `["at+jwt"]`. For an IdP that writes `typ: JWT` on its access tokens, set `["JWT"]`; `"*"`
+   * accepts any or no `typ`. ID tokens are still told apart by their claims.
    */
   tokenTypes?: string[];
 }
@@ -151,7 +151,8 @@ function checkAccessToken(header: ProtectedHeaderParameters, payload: JWTPayload
   const accepted = (trusted.tokenTypes ?? DEFAULT_TOKEN_TYPES).map(mediaType);
   const typ = typeof header.typ === 'string' ? header.typ : undefined;
   const idClaim = ID_TOKEN_CLAIMS.find((c) => c in payload) ?? (typeof payload.typ === 'string' && payload.typ.toLowerCase() === 'id' ? 'typ' : undefined);
-  if (typ === undefined || !accepted.includes(mediaType(typ)) || idClaim !== undefined) {
+  const typeOk = accepted.includes('*') || (typ !== undefined && accepted.includes(mediaType(typ)));
+  if (!typeOk || idClaim !== undefined) {
     const what = idClaim !== undefined ? `it carries the ID token claim "${idClaim}"` : `its type is ${quoteClaim(typ ?? 'not given')}, not ${accepted.map((t) => JSON.stringify(t)).join(' or ')}`;
     throw new IdentityError(
       'wrong_token_type',
