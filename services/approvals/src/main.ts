@@ -10,7 +10,7 @@
  *   PORTCULLIS_APPROVER_WEBHOOKS                        JSON: [{ "name", "url", "secretEnv", "format": "json"|"slack" }]
  *   PORTCULLIS_TOPIC_NAMESPACE                          topic prefix (tests)
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, describeError, intSetting, PortcullisError } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, describeError, intSetting, PortcullisError } from '@portcullis/kit';
 import { DEFAULT_APPROVALS_PORT, startApprovalsService } from './service.ts';
 import type { WebhookEndpointConfig } from './webhooks/dispatcher.ts';
 
@@ -31,7 +31,7 @@ function webhooksFromEnv(): WebhookEndpointConfig[] {
 try {
   const bus = createBus({ config: busConfigFromEnv('approvals'), logger });
   const verifier = createIdentityVerifier({
-    issuers: [{ issuer: process.env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400', audience: process.env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis' }],
+    issuers: [trustedIssuerFromEnv()],
   });
   const service = await startApprovalsService({
     bus,

@@ -6,5 +6,6 @@ export {
   type IdentityVerifierOptions,
   type TrustedIssuer,
 } from './verifier.ts';
+export { trustedIssuerFromEnv } from './env.ts';
 export { identityFromClaims, DEFAULT_GROUPS_CLAIM, DEFAULT_KIND_CLAIM, type ClaimMapping } from './claims.ts';
 export { IdentityError, isIdentityError, identityErrorReasons, type IdentityErrorReason } from './errors.ts';
