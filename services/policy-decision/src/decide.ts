@@ -64,7 +64,8 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
       return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short([c.path, ...c.args].join(' '))}"`, command: c, channel }));
     }
     case 'http':
-      return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}`, request: analysis }];
+      // Classes in the label say why a rule that seems to cover the request does not (only a rule naming them does).
+      return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}${analysis.classes.length ? ` (class ${analysis.classes.join(', ')})` : ''}`, request: analysis }];
   }
 }
 
