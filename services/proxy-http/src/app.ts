@@ -16,6 +16,7 @@ import { ExcerptCapture, RequestSession } from './recording.ts';
 import { planFromMask, planIsEmpty, type JsonMaskPlan } from './json-masking.ts';
 import { LineMasker, maskJsonText, maskModeFor } from './response-masking.ts';
 import { maskText } from '@portcullis/kit';
+import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { createAgent, isHopByHop } from './upstream.ts';
 import { PendingApprovals } from './approvals.ts';
 import { handleUpgrade } from './upgrade.ts';
@@ -260,7 +261,8 @@ async function forward(
 
   let upstream: Awaited<ReturnType<typeof undiciRequest>>;
   try {
-    upstream = await undiciRequest(upstreamUrl(resource, route.upstreamPath, route.query), {
+    // The judged path, not the caller's spelling of it (Kubernetes paths are canonical, so the same bytes).
+    upstream = await undiciRequest(upstreamUrl(resource, encodeNormalizedPath(command.path), route.query), {
       method: request.method as 'GET',
       headers: forwardHeaders(request, resource, ctx.env, masking),
       ...(body.length > 0 ? { body } : {}),

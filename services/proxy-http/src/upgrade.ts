@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { HttpCommand } from '@portcullis/schemas';
 import { describeError } from '@portcullis/kit';
+import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { authenticate, errorFor, resourceRef, verdictMessage, type ProxyContext } from './app.ts';
 import { buildHttpCommand } from './command.ts';
 import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
@@ -70,7 +71,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   }
   headers.connection = 'Upgrade';
   Object.assign(headers, credentialHeaders(resource, ctx.env));
-  const url = upstreamUrl(resource, upstreamPath, query);
+  const url = upstreamUrl(resource, encodeNormalizedPath(command!.path), query);
   const started = Date.now();
   const upstreamReq = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers, ...(url.protocol === 'https:' ? tlsOptions(resource) : {}) });
   const s = session!;

@@ -80,7 +80,16 @@ test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async ()
   // Dot segments and encoding do not get around it.
   const sneaky = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api/status/../%61dmin/users`]);
   assert.equal(sneaky.status, 403);
+  // `..;` is `..` to a servlet container: path parameters are refused outright.
+  for (const path of ['/status/..;/admin/users', '/status/%2e%2e;/admin/users', '/status;x=1', '/status%3Bx']) {
+    const semi = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api${path}`]);
+    assert.equal(semi.status, 400, `${path}: ${semi.body}`);
+  }
   assert.equal(api.seen.length, before);
+  // What is allowed goes upstream as judged, not as spelled.
+  const spelled = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api//x/..//%73tatus`]);
+  assert.equal(spelled.status, 200, spelled.body);
+  assert.equal(api.seen.at(-1)!.url, '/status');
 });
 
 test('masked JSON: fields and detectors (undici)', async () => {

@@ -43,6 +43,8 @@ export function normalizePath(rawPath: string): NormalizedPath {
     }
     if (segment.includes('/') || segment.includes('\\')) return { ok: false, error: 'encoded slash or backslash in a path segment' };
     if (segment.includes('\0')) return { ok: false, error: 'NUL in path' };
+    // `..;/` is `..` to a servlet container and a name to everyone else: path parameters are refused.
+    if (segment.includes(';')) return { ok: false, error: 'a ";" (path parameter) in the path' };
     if (hasPercentEncoding(segment)) return { ok: false, error: 'double percent-encoding in path' };
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {
@@ -55,6 +57,21 @@ export function normalizePath(rawPath: string): NormalizedPath {
   const last = rawSegments[rawSegments.length - 1];
   const trailingSlash = out.length > 0 && (last === '' || last === '.' || last === '..');
   return { ok: true, path: '/' + out.join('/') + (trailingSlash ? '/' : '') };
+}
+
+/** Characters RFC 3986 allows unescaped in a path segment besides unreserved ones (`;` never reaches here). */
+const SEGMENT_SAFE_ESCAPES = /%(3A|40|21|24|26|27|28|29|2A|2B|2C|3D)/gi;
+
+/**
+ * The path to send upstream for a normalised path: each segment
+ * percent-encoded once, so the upstream reads exactly the segments the
+ * policy matched (no `..`, `//` or `%61dmin` left to interpret).
+ */
+export function encodeNormalizedPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(SEGMENT_SAFE_ESCAPES, (e) => decodeURIComponent(e)))
+    .join('/');
 }
 
 function hasPercentEncoding(s: string): boolean {
