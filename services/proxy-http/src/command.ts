@@ -12,8 +12,12 @@ import { HttpProxyError } from './errors.ts';
 const SELECTED_HEADERS = [
   'content-type', 'accept', 'user-agent', 'content-encoding', 'x-request-id', 'x-forwarded-for',
   'kubectl-command', 'kubectl-session', 'sec-websocket-protocol', 'x-stream-protocol-version', 'dry-run', 'if-match', 'origin',
-  'x-http-method-override', 'x-http-method', 'x-method-override',
 ];
+/**
+ * Headers some frameworks read as the request's real method or path (method-override middleware,
+ * IIS / Symfony URL rewriting). A policy judges the method and path, so requests with them are refused.
+ */
+const REDIRECTING_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url', 'x-original-method'];
 /** Impersonate-User, -Group, -Uid, -Extra-<key>: who the API server acts as. */
 const IMPERSONATION_PREFIX = 'impersonate-';
 /** A policy-visible header longer than this is refused rather than judged by a prefix. */
@@ -61,6 +65,8 @@ export function buildHttpCommand(input: {
   }
   const normalized = normalizePath(input.upstreamPath);
   if (!normalized.ok) throw new HttpProxyError('PCL_ERR_BAD_REQUEST', `the request path cannot be judged: ${normalized.error}`);
+  const redirecting = REDIRECTING_HEADERS.find((name) => input.headers[name] !== undefined);
+  if (redirecting) throw new HttpProxyError('PCL_ERR_BAD_REQUEST', `the ${redirecting} header would change the method or path the policy judges; nothing was forwarded`);
   const headers = visibleHeaders(input.resource, input.headers);
   const command: HttpCommand = {
     kind: 'http',

@@ -85,6 +85,11 @@ test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async ()
     const semi = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api${path}`]);
     assert.equal(semi.status, 400, `${path}: ${semi.body}`);
   }
+  // Nor may a header name another method or path than the one judged.
+  for (const header of ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/users', 'X-Rewrite-URL: /admin/users']) {
+    const redirected = await curl(['-H', `Authorization: Bearer ${aliceToken}`, '-H', header, `${h.proxyUrl}/r/api/status`]);
+    assert.equal(redirected.status, 400, `${header}: ${redirected.body}`);
+  }
   assert.equal(api.seen.length, before);
   // What is allowed goes upstream as judged, not as spelled.
   const spelled = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api//x/..//%73tatus`]);
