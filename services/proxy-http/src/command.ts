@@ -38,6 +38,10 @@ export function visibleHeaders(resource: ProxiedResource, all: Record<string, st
   return headers;
 }
 
+function isSensitiveHeader(resource: ProxiedResource, name: string): boolean {
+  return name.startsWith(IMPERSONATION_PREFIX) || name.startsWith('x-remote-') || REDIRECTING_HEADERS.includes(name) || SELECTED_HEADERS.includes(name) || credentialHeaderNames(resource).has(name);
+}
+
 export function bodyDigest(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
@@ -65,6 +69,9 @@ export function buildHttpCommand(input: {
   }
   const normalized = normalizePath(input.upstreamPath);
   if (!normalized.ok) throw new HttpProxyError('PCL_ERR_BAD_REQUEST', `the request path cannot be judged: ${normalized.error}`);
+  // CGI / WSGI servers read `Impersonate_User` as Impersonate-User: an underscore spelling of a header that matters is refused.
+  const lookalike = Object.keys(input.headers).find((name) => name.includes('_') && isSensitiveHeader(input.resource, name.replaceAll('_', '-')));
+  if (lookalike) throw new HttpProxyError('PCL_ERR_BAD_REQUEST', `the ${lookalike} header is spelled with "_" where a header policies judge has "-"; nothing was forwarded`);
   const redirecting = REDIRECTING_HEADERS.find((name) => input.headers[name] !== undefined);
   if (redirecting) throw new HttpProxyError('PCL_ERR_BAD_REQUEST', `the ${redirecting} header would change the method or path the policy judges; nothing was forwarded`);
   const headers = visibleHeaders(input.resource, input.headers);

@@ -86,7 +86,7 @@ test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async ()
     assert.equal(semi.status, 400, `${path}: ${semi.body}`);
   }
   // Nor may a header name another method or path than the one judged.
-  for (const header of ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/users', 'X-Rewrite-URL: /admin/users']) {
+  for (const header of ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/users', 'X-Rewrite-URL: /admin/users', 'X_Original_URL: /admin/users', 'Impersonate_User: admin']) {
     const redirected = await curl(['-H', `Authorization: Bearer ${aliceToken}`, '-H', header, `${h.proxyUrl}/r/api/status`]);
     assert.equal(redirected.status, 400, `${header}: ${redirected.body}`);
   }
