@@ -180,3 +180,10 @@ test('only a rule that names a class admits it; verbs "*" or a rule without cond
   assert.deepEqual([masters.effect, masters.ruleIds], ['block', ['never-masters']]);
   assert.equal((await over('POST', '/api/v1/namespaces/shop/pods', { 'impersonate-user': 'dev-ann' })).effect, 'block', 'methods still apply');
 });
+
+test('approvers see whom a held request would act as', async () => {
+  const { commandText } = await import('../src/service.ts');
+  const held = command(httpCommand('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale', { 'content-type': 'application/merge-patch+json', 'impersonate-user': 'dev-ann', 'impersonate-group': 'developers' }), { identity: agent, resource: cluster });
+  assert.equal(commandText(held), 'PATCH /apis/apps/v1/namespaces/shop/deployments/web/scale\nimpersonate-user: dev-ann\nimpersonate-group: developers');
+  assert.equal(commandText(command(httpCommand('GET', '/api/v1/pods?limit=5'))), 'GET /api/v1/pods?limit=5');
+});
