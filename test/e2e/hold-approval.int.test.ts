@@ -113,9 +113,15 @@ describe('held statements through psql, decided by approvers through the approva
     const ci = await issueServiceToken(issuer, 'ci-deploy');
     const run = psql('ci-deploy', ci, 'DELETE FROM orders WHERE id = 2');
     const approvalId = await eventually('the hold notice', () => approvalIdFrom(run.stderr()), 30_000);
-    const bob = await issueHumanToken(issuer, 'bob');
-    const notApprover = await api(`/approvals/${approvalId}/grant`, bob, { comment: 'lgtm' });
+    const carol = await issueHumanToken(issuer, 'carol');
+    // carol audits (she sees the approval) but does not approve for dba.
+    const notApprover = await eventually('carol to see the approval', async () => {
+      const r = await api(`/approvals/${approvalId}/grant`, carol, { comment: 'lgtm' });
+      return r.status === 404 ? undefined : r;
+    });
     assert.equal(notApprover.status, 403);
+    const bob = await issueHumanToken(issuer, 'bob');
+    assert.equal((await api(`/approvals/${approvalId}/grant`, bob, { comment: 'lgtm' })).status, 404, 'bob may not even see it');
     const dave = await issueHumanToken(issuer, 'dave');
     const denied = await eventually('the denial', async () => {
       const d = await api(`/approvals/${approvalId}/deny`, dave, { comment: 'not during the freeze' });

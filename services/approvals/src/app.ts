@@ -1,8 +1,10 @@
 /**
- * The approvals HTTP API. Approvers authenticate with an OIDC access token
- * (Authorization: Bearer); reads come from the in-memory projection of
- * portcullis.approvals, writes go through the decider and are answered once
- * their events are durably in Kafka.
+ * The approvals HTTP API. Callers authenticate with an OIDC access token
+ * (Authorization: Bearer) before anything else is looked at, the body
+ * included; reads come from the in-memory projection of portcullis.approvals
+ * and show an approval only to its requester, its approver groups and
+ * auditors (visibility.ts); writes go through the decider and are answered
+ * once their events are durably in Kafka.
  *
  *   GET  /approvals?status=pending     list
  *   GET  /approvals/:id                one approval
@@ -25,11 +27,21 @@ import { describeError, isPortcullisError, PortcullisError, type IdentityVerifie
 import { APPROVAL_STATUSES } from './decider.ts';
 import type { ApprovalWorkflow } from './workflow.ts';
 import { ApprovalView, ErrorView, viewOf } from './views.ts';
+import { canSee, DEFAULT_AUDITOR_GROUP } from './visibility.ts';
 
 export interface AppDeps {
   workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute'>;
   verifier: IdentityVerifier;
   logger: Logger;
+  /** Members see every approval (default `auditors`). */
+  auditorGroup?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every /approvals route. */
+    caller?: Identity;
+  }
 }
 
 const ApprovalParams = z.object({ id: z.string().uuid().describe('approvalId (from the hold verdict or the list)') });
@@ -37,7 +49,7 @@ const DecisionBody = z.object({ comment: z.string().max(2000).optional().describ
 const errors = { 400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 503: ErrorView };
 const security = [{ bearer: [] }];
 
-export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ workflow, verifier, logger, auditorGroup = DEFAULT_AUDITOR_GROUP }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -67,31 +79,40 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
     return verifier.verify(match[1]!);
   }
 
-  function known(id: string) {
+  // Authenticate first: a caller without a valid token learns nothing, not even that the body is malformed.
+  app.decorateRequest('caller', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url?.startsWith('/approvals')) request.caller = await caller(request);
+  });
+  const callerOf = (request: FastifyRequest): Identity => {
+    if (!request.caller) throw new PortcullisError('PCL_ERR_UNAUTHENTICATED', 'send your access token as "Authorization: Bearer <token>"', { details: { reason: 'missing_token' } });
+    return request.caller;
+  };
+
+  /** An approval the caller may see; one they may not is answered exactly like one that does not exist. */
+  function visible(id: string, who: Identity) {
     const state = workflow.get(id);
-    if (state.status === 'unknown') throw new PortcullisError('PCL_ERR_NOT_FOUND', `no approval ${id}`, { details: { reason: 'unknown_approval' } });
+    if (state.status === 'unknown' || !canSee(who, state, auditorGroup)) throw new PortcullisError('PCL_ERR_NOT_FOUND', `no approval ${id}`, { details: { reason: 'unknown_approval' } });
     return state;
   }
 
   app.get('/approvals', {
     schema: {
-      summary: 'List approvals, oldest first',
+      summary: 'List the approvals you may see, oldest first: your own, those your groups approve, all of them for auditors',
       security,
       querystring: z.object({ status: z.enum(APPROVAL_STATUSES).optional() }),
       response: { 200: z.object({ approvals: z.array(ApprovalView) }), ...errors },
     },
     handler: async (request) => {
-      await caller(request);
-      return { approvals: workflow.list(request.query.status ? { status: request.query.status } : {}).map(viewOf) };
+      const who = callerOf(request);
+      const all = workflow.list(request.query.status ? { status: request.query.status } : {});
+      return { approvals: all.filter((a) => canSee(who, a, auditorGroup)).map(viewOf) };
     },
   });
 
   app.get('/approvals/:id', {
     schema: { summary: 'One approval', security, params: ApprovalParams, response: { 200: ApprovalView, ...errors } },
-    handler: async (request) => {
-      await caller(request);
-      return viewOf(known(request.params.id));
-    },
+    handler: async (request) => viewOf(visible(request.params.id, callerOf(request))),
   });
 
   for (const [action, type] of [['grant', 'Vote'], ['deny', 'Deny']] as const) {
@@ -105,8 +126,8 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
         response: { 200: ApprovalView, ...errors },
       },
       handler: async (request) => {
-        const approver = await caller(request);
-        known(request.params.id);
+        const approver = callerOf(request);
+        visible(request.params.id, approver);
         const comment = request.body?.comment;
         const state = await workflow.execute(request.params.id, { type, approver, ...(comment ? { comment } : {}) });
         if (state.status === 'unknown') throw new PortcullisError('PCL_ERR_NOT_FOUND', `no approval ${request.params.id}`);

@@ -15,6 +15,7 @@ export {
 export { startApprovalWorkflow, type ApprovalWorkflow } from './workflow.ts';
 export { buildApp, type AppDeps } from './app.ts';
 export { ApprovalView, viewOf } from './views.ts';
+export { canSee, DEFAULT_AUDITOR_GROUP } from './visibility.ts';
 export { startApprovalsService, DEFAULT_APPROVALS_PORT, type ApprovalsService, type ApprovalsServiceOptions } from './service.ts';
 export { cancelApproval } from './cancel.ts';
 export { signPayload, verifySignature, SIGNATURE_HEADER, IDEMPOTENCY_HEADER, EVENT_TYPE_HEADER, type SignatureCheck } from './webhooks/signature.ts';

@@ -6,10 +6,11 @@
  *   PORTCULLIS_APPROVALS_PORT                           API port (default 8091)
  *   PORTCULLIS_APPROVALS_HOST                           listen address (default 127.0.0.1)
  *   PORTCULLIS_APPROVALS_PUBLIC_URL                     the API as approvers reach it (links in messages)
+ *   PORTCULLIS_AUDITOR_GROUP                            sees every approval (default auditors)
  *   PORTCULLIS_APPROVER_WEBHOOKS                        JSON: [{ "name", "url", "secretEnv", "format": "json"|"slack" }]
  *   PORTCULLIS_TOPIC_NAMESPACE                          topic prefix (tests)
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, describeError, intSetting, PortcullisError } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, describeError, intSetting, PortcullisError } from '@portcullis/kit';
 import { DEFAULT_APPROVALS_PORT, startApprovalsService } from './service.ts';
 import type { WebhookEndpointConfig } from './webhooks/dispatcher.ts';
 
@@ -30,13 +31,14 @@ function webhooksFromEnv(): WebhookEndpointConfig[] {
 try {
   const bus = createBus({ config: busConfigFromEnv('approvals'), logger });
   const verifier = createIdentityVerifier({
-    issuers: [{ issuer: process.env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400', audience: process.env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis' }],
+    issuers: [trustedIssuerFromEnv()],
   });
   const service = await startApprovalsService({
     bus,
     logger,
     verifier,
     webhooks: webhooksFromEnv(),
+    ...(process.env.PORTCULLIS_AUDITOR_GROUP ? { auditorGroup: process.env.PORTCULLIS_AUDITOR_GROUP } : {}),
     port: intSetting(process.env, 'PORTCULLIS_APPROVALS_PORT', DEFAULT_APPROVALS_PORT),
     host: process.env.PORTCULLIS_APPROVALS_HOST ?? '127.0.0.1',
     ...(process.env.PORTCULLIS_APPROVALS_PUBLIC_URL ? { publicUrl: process.env.PORTCULLIS_APPROVALS_PUBLIC_URL } : {}),

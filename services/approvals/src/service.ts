@@ -18,6 +18,8 @@ export interface ApprovalsServiceOptions {
   bus: Bus;
   logger: Logger;
   verifier: IdentityVerifier;
+  /** Members see every approval; default `auditors`. */
+  auditorGroup?: string;
   /** Endpoints that receive every approval event; secrets are read from the named environment variables. */
   webhooks?: WebhookEndpointConfig[];
   /** Where the webhook secrets are looked up; default process.env. */
@@ -44,7 +46,7 @@ export async function startApprovalsService(options: ApprovalsServiceOptions): P
   await bus.connect();
   const workflow = await startApprovalWorkflow({ bus, logger });
   await workflow.caughtUp;
-  const app = await buildApp({ workflow, verifier, logger });
+  const app = await buildApp({ workflow, verifier, logger, ...(options.auditorGroup ? { auditorGroup: options.auditorGroup } : {}) });
   let url: string | undefined;
   let dispatcher: WebhookDispatcher | undefined;
   try {

@@ -159,7 +159,7 @@ test('a DBA grants a held command via the API → the proxy gets allow', async (
   const { command, approvalId } = await hold(identities['ci-deploy']!, 'orders-db');
 
   assert.equal((await call('GET', `/approvals/${approvalId}`)).status, 401);
-  const listed = await call('GET', '/approvals?status=pending', 'bob');
+  const listed = await call('GET', '/approvals?status=pending', 'alice');
   assert.equal(listed.status, 200);
   assert.ok(listed.body.approvals.some((a: { approvalId: string }) => a.approvalId === approvalId));
 
@@ -170,10 +170,11 @@ test('a DBA grants a held command via the API → the proxy gets allow', async (
   assert.deepEqual(shown.body.approverGroups, ['dba']);
 
   const bob = await call('POST', `/approvals/${approvalId}/grant`, 'bob', {});
-  assert.equal(bob.status, 403);
-  assert.equal(bob.body.code, 'PCL_ERR_FORBIDDEN');
-  assert.equal(bob.body.details.reason, 'not_an_approver');
-  assert.equal((await call('POST', `/approvals/${approvalId}/grant`, 'carol', {})).status, 403, 'carol approves, but not for dba');
+  assert.equal(bob.status, 404, 'bob may not even see it');
+  const carol = await call('POST', `/approvals/${approvalId}/grant`, 'carol', {});
+  assert.equal(carol.status, 403, 'carol audits and approves, but not for dba');
+  assert.equal(carol.body.code, 'PCL_ERR_FORBIDDEN');
+  assert.equal(carol.body.details.reason, 'not_an_approver');
 
   const granted = await call('POST', `/approvals/${approvalId}/grant`, 'alice', { comment: 'looks right' });
   assert.equal(granted.status, 200);
@@ -319,12 +320,71 @@ test('the CLI lists, shows and grants through the API', async () => {
   const list = await portcullis('alice', 'list');
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, new RegExp(`${approvalId}\\s+pending\\s+ci-deploy\\s+orders-db\\s+0/1`));
-  const self = await portcullis('bob', 'grant', approvalId);
-  assert.equal(self.status, 1);
-  assert.match(self.stderr, /PCL_ERR_FORBIDDEN: bob cannot approve/);
+  const notMine = await portcullis('bob', 'list');
+  assert.equal(notMine.status, 0, notMine.stderr);
+  assert.ok(!notMine.stdout.includes(approvalId), 'bob is neither the requester, an approver nor an auditor');
+  const auditor = await portcullis('carol', 'grant', approvalId);
+  assert.equal(auditor.status, 1);
+  assert.match(auditor.stderr, /PCL_ERR_FORBIDDEN: carol cannot approve/);
   const granted = await portcullis('dave', 'grant', approvalId, '-m', 'via the CLI');
   assert.equal(granted.status, 0, granted.stderr);
   assert.match(granted.stdout, /^status: {4}granted$/m);
   assert.match(granted.stdout, /^outcome: {3}granted by dave at .*: via the CLI$/m);
   assert.equal((await final(command)).effect, 'allow');
+});
+
+test('who sees an approval: the requester, its approver groups, auditors; to anyone else it does not exist', async () => {
+  tokens['llm-agent'] ??= await issueServiceToken(ISSUER, 'llm-agent');
+  tokens['auditor-bot'] ??= await issueServiceToken(ISSUER, 'auditor-bot');
+  const { approvalId } = await hold(identities['ci-deploy']!, 'orders-db', "UPDATE orders SET status = 'visible' WHERE id = 21");
+  const lists = async (as: string) => ((await call('GET', '/approvals', as)).body.approvals as { approvalId: string }[]).some((a) => a.approvalId === approvalId);
+  for (const who of ['ci-deploy', 'alice', 'dave', 'carol', 'auditor-bot']) {
+    assert.equal(await lists(who), true, `${who} lists it`);
+    const shown = await call('GET', `/approvals/${approvalId}`, who);
+    assert.equal(shown.status, 200, `${who} sees it`);
+    assert.equal(shown.body.commandText, "UPDATE orders SET status = 'visible' WHERE id = 21");
+  }
+  const unknownId = newId();
+  const unknown = await call('GET', `/approvals/${unknownId}`, 'bob');
+  for (const who of ['bob', 'llm-agent']) {
+    assert.equal(await lists(who), false, `${who} does not list it`);
+    const shown = await call('GET', `/approvals/${approvalId}`, who);
+    assert.equal(shown.status, 404, `${who} does not see it`);
+    assert.deepEqual(shown.body, { ...unknown.body, message: unknown.body.message.replace(unknownId, approvalId) }, 'answered exactly as an unknown id');
+    assert.ok(!JSON.stringify(shown.body).includes('visible'));
+    for (const action of ['grant', 'deny']) {
+      const decided = await call('POST', `/approvals/${approvalId}/${action}`, who, { comment: 'x' });
+      assert.equal(decided.status, 404, `${who} cannot ${action} what they cannot see`);
+    }
+  }
+  assert.equal(service.workflow.get(approvalId).status, 'pending');
+  // The requester sees their own but still cannot approve it.
+  const self = await call('POST', `/approvals/${approvalId}/grant`, 'ci-deploy', {});
+  assert.equal(self.body.details.reason, 'self_approval');
+});
+
+test('authentication comes first: no or a bad token is 401 whatever the body', async () => {
+  const { approvalId } = await hold(identities['ci-deploy']!, 'orders-db', "UPDATE orders SET status = 'auth' WHERE id = 22");
+  const post = (headers: Record<string, string>, payload?: string) =>
+    service.app.inject({ method: 'POST', url: `/approvals/${approvalId}/grant`, headers, ...(payload !== undefined ? { payload } : {}) });
+  const cases: [string, Record<string, string>, string | undefined][] = [
+    ['no token, no body', {}, undefined],
+    ['no token, garbage JSON', { 'content-type': 'application/json' }, '{not json'],
+    ['no token, wrong body type', { 'content-type': 'application/json' }, '{"comment": 42}'],
+    ['no token, unknown content type', { 'content-type': 'text/x-garbage' }, '\u0000\u0001'],
+    ['a bad token, garbage JSON', { authorization: `Bearer ${tokens.alice!.slice(0, -4)}AAAA`, 'content-type': 'application/json' }, '{not json'],
+    ['not a bearer token', { authorization: 'Basic YWxpY2U6eA==', 'content-type': 'application/json' }, '[]'],
+  ];
+  for (const [what, headers, payload] of cases) {
+    const res = await post(headers, payload);
+    assert.equal(res.statusCode, 401, `${what}: ${res.body}`);
+    assert.equal(res.json().code, 'PCL_ERR_UNAUTHENTICATED', what);
+  }
+  const badId = await service.app.inject({ method: 'GET', url: '/approvals/not-a-uuid' });
+  assert.equal(badId.statusCode, 401, 'a malformed id without a token is also 401');
+  // With a valid token the body is validated.
+  const garbage = await post({ authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' }, '{"comment": 42}');
+  assert.equal(garbage.statusCode, 400);
+  assert.equal(garbage.json().code, 'PCL_ERR_VALIDATION');
+  assert.equal(service.workflow.get(approvalId).status, 'pending');
 });

@@ -3,7 +3,7 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, followTopic } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { queryConfigFromEnv } from './config.ts';
@@ -21,7 +21,7 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
-  verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
+  verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');

@@ -60,6 +60,18 @@ describe('portcullis policy eval', () => {
     assert.deepEqual(JSON.parse(http.stdout).ruleIds, ['automation-k8s-read']);
   });
 
+  it('judges HTTP headers and Kubernetes spelling: --header, --resource-kind', () => {
+    const asAdmin = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'k8s', '--resource-kind', 'kubernetes',
+      '--http', 'GET /api/v1/namespaces/shop/pods', '--header', 'Impersonate-User: admin');
+    assert.equal(asAdmin.status, 0, asAdmin.stderr);
+    assert.match(asAdmin.stdout, /^effect: {2}block$/m);
+    assert.match(asAdmin.stdout, /^rules: {3}k8s-no-escape-hatches$/m);
+    assert.match(asAdmin.stdout, /^classes: impersonate$/m);
+    const capitals = portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'k8s', '--resource-kind', 'kubernetes', '--http', 'GET /api/v1/namespaces/shop/SECRETS', '--json');
+    assert.match(JSON.parse(capitals.stdout).reasons.join(' '), /unparseable: "SECRETS" is not a resource name in canonical/);
+    assert.equal(portcullis('policy', 'eval', '--policy', examplePolicy, '--identity', ci, '--resource', 'k8s', '--http', 'GET /', '--header', 'no colon').status, 2);
+  });
+
   it('reports an invalid policy with file, line and field, exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'));
     const file = join(dir, 'bad.yaml');

@@ -191,6 +191,43 @@ describe('identity verifier against the local OpenID provider', () => {
     assert.equal((await verifier.verify(valid)).kind, 'service', 'the ES256 key is published too');
   });
 
+  test('only access tokens: an ID token signed by the provider is refused, whatever its header says', async () => {
+    // Every token the local provider issues is an RFC 9068 access token.
+    for (const token of [await issueServiceToken(provider.issuer, 'ci-deploy'), await issueHumanToken(provider.issuer, 'alice')]) {
+      assert.equal(decodeProtectedHeader(token).typ, 'at+jwt');
+      assert.ok(await verifier.verify(token));
+    }
+    const { keys } = JSON.parse(await readFile(join(dataDirs[0]!, 'jwks.json'), 'utf8')) as { keys: JWK[] };
+    const jwk = keys.find((k) => k.alg === 'ES256')!;
+    const key = await importJWK(jwk, 'ES256');
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: Record<string, unknown>, typ: string | undefined) =>
+      new SignJWT({ groups: ['dba'], portcullis_kind: 'human', ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, ...(typ === undefined ? {} : { typ }) })
+        .setIssuer(provider.issuer).setAudience('portcullis').setSubject('alice').setIssuedAt(now).setExpirationTime(now + 300)
+        .sign(key);
+
+    // What an OpenID provider issues as an ID token for a client named "portcullis".
+    const idToken = await sign({ nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', auth_time: now }, 'JWT');
+    const err = await assertRefused(verifier, idToken, 'wrong_token_type');
+    assert.match(err.message, /not an access token/);
+    await assertRefused(verifier, await sign({}, undefined), 'wrong_token_type');
+    await assertRefused(verifier, await sign({}, 'JWT'), 'wrong_token_type');
+    await assertRefused(verifier, await sign({ nonce: 'x' }, 'at+jwt'), 'wrong_token_type');
+    await assertRefused(verifier, await sign({ typ: 'ID' }, 'at+jwt'), 'wrong_token_type');
+    assert.equal((await verifier.verify(await sign({}, 'application/AT+JWT'))).subject, 'alice', 'typ compares as a media type');
+
+    // An IdP whose access tokens say typ JWT: configure it; ID tokens are still told by their claims.
+    const jwtTyped = createIdentityVerifier({ issuers: [{ issuer: provider.issuer, audience: 'portcullis', tokenTypes: ['JWT'] }] });
+    assert.equal((await jwtTyped.verify(await sign({}, 'JWT'))).subject, 'alice');
+    await assertRefused(jwtTyped, idToken, 'wrong_token_type');
+    await assertRefused(jwtTyped, await sign({ c_hash: 'x' }, 'JWT'), 'wrong_token_type');
+    await assertRefused(jwtTyped, await sign({}, 'at+jwt'), 'wrong_token_type');
+    const anyType = createIdentityVerifier({ issuers: [{ issuer: provider.issuer, audience: 'portcullis', tokenTypes: ['*'] }] });
+    assert.equal((await anyType.verify(await sign({}, undefined))).subject, 'alice', '"*": no typ at all');
+    await assertRefused(anyType, idToken, 'wrong_token_type');
+  });
+
   test('garbage is refused as malformed', async () => {
     const genuine = await issueServiceToken(provider.issuer, 'ci-deploy');
     const [h, p] = genuine.split('.');

@@ -28,7 +28,7 @@ export interface Decision {
   mask?: MaskSpec;
   /** The target's parser would reject the command too (see VerdictIssued.syntaxError). */
   syntaxError?: { message: string; position?: number };
-  /** SQL statement classes the analysis found (for audit queries). */
+  /** SQL statement classes or HTTP request classes the analysis found (for audit queries). */
   classes: string[];
   policyVersion: number;
   approval?: ApprovalRequirement;
@@ -66,7 +66,8 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
       return analysis.commands.map((c) => ({ kind: 'shell', label: () => `"${short(shellLabel(c))}"`, command: c, channel }));
     }
     case 'http':
-      return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}`, request: analysis }];
+      // Classes in the label say why a rule that seems to cover the request does not (only a rule naming them does).
+      return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}${analysis.classes.length ? ` (class ${analysis.classes.join(', ')})` : ''}`, request: analysis }];
   }
 }
 
@@ -102,7 +103,7 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
   }
   if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
-  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : [];
+  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : analysis.kind === 'http' ? [...analysis.classes] : [];
   // Refused by construction, before any rule: the gateway could no longer read later statements as the target does.
   const refused = analysis.kind === 'sql' ? analysis.statements.find((s) => s.refused !== undefined)?.refused : undefined;
   if (refused !== undefined) return blocked(refused, version, classes);

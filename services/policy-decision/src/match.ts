@@ -56,7 +56,8 @@ export function matchesUnit(rule: CompiledRule, unit: Unit, mode: Mode): boolean
       return rule.shell.programs ? rule.shell.programs(unit.name) : true;
     case 'http':
       if (rule.sql || rule.shell) return false;
-      return rule.http ? matchesHttp(rule.http, unit.request) : true;
+      // A request with classes (proxy, exec, impersonate, …) is admitted only by a rule that names them.
+      return rule.http ? matchesHttp(rule.http, unit.request, mode) : mode === 'applies' || unit.request.classes.length === 0;
   }
 }
 
@@ -171,9 +172,13 @@ function constraintHolds(k: ProgramConstraints, f: ShellFacts, mode: Mode): bool
 
 type HttpConditions = NonNullable<CompiledRule['http']>;
 
-function matchesHttp(http: HttpConditions, r: HttpAnalysis): boolean {
+function matchesHttp(http: HttpConditions, r: HttpAnalysis, mode: Mode): boolean {
   if (http.methods && !http.methods(r.method)) return false;
   if (http.paths && !http.paths(r.path)) return false;
+  if (http.classes) {
+    if (r.classes.length === 0 || !over(r.classes, (c) => http.classes!.has(c), mode)) return false;
+  } else if (mode === 'covers' && r.classes.length > 0) return false;
+  if (http.headers && !matchesHeaders(http.headers, r.headers, mode)) return false;
   const k = http.kubernetes;
   if (k) {
     const req = r.kubernetes;
@@ -182,6 +187,27 @@ function matchesHttp(http: HttpConditions, r: HttpAnalysis): boolean {
     if (k.resources && !k.resources(req.subresource ? `${req.resource}/${req.subresource}` : req.resource)) return false;
     if (k.namespaces && !(req.namespace !== undefined && k.namespaces(req.namespace))) return false;
     if (k.apiGroups && !k.apiGroups.includes(req.apiGroup)) return false;
+  }
+  return true;
+}
+
+/** A header value as the values it lists: `a, b` is judged as a and b, so a second value cannot hide behind the first. */
+const headerValues = (value: string): string[] => value.split(',').map((v) => v.trim());
+
+/**
+ * Every header condition needs a header of that name; covers: all its values match, and every
+ * Impersonate-* header the request carries is one the rule names (an allowed Impersonate-User
+ * does not carry an unnamed Impersonate-Group along); applies: any value matches.
+ */
+function matchesHeaders(conditions: NonNullable<HttpConditions['headers']>, headers: Readonly<Record<string, string>>, mode: Mode): boolean {
+  const present = Object.entries(headers);
+  for (const c of conditions) {
+    const named = present.filter(([name]) => c.name(name));
+    if (named.length === 0) return false;
+    if (!over(named.flatMap(([, v]) => headerValues(v)), c.value, mode)) return false;
+  }
+  if (mode === 'covers') {
+    for (const [name] of present) if (name.startsWith('impersonate-') && !conditions.some((c) => c.name(name))) return false;
   }
   return true;
 }

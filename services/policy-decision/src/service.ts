@@ -306,8 +306,11 @@ export function commandText(command: CommandRequested): string {
       return c.text;
     case 'shell':
       return c.commandLine;
-    case 'http':
-      return `${c.method} ${c.path}${c.query ? `?${c.query}` : ''}`;
+    case 'http': {
+      // Approvers must see who the request would act as, not only what it asks.
+      const acting = Object.entries(c.headers).filter(([name]) => name.toLowerCase().startsWith('impersonate-'));
+      return [`${c.method} ${c.path}${c.query ? `?${c.query}` : ''}`, ...acting.map(([name, value]) => `${name}: ${value}`)].join('\n');
+    }
     default: {
       const never: never = c;
       return String(never);

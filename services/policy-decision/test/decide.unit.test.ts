@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ShellAnalysis, HttpAnalysis, SimpleCommandAnalysis } from '../src/analysis/types.ts';
 import { decide } from '../src/decide.ts';
+import { httpClasses, type KubernetesRequest } from '../src/analysis/http.ts';
 import { initialPolicyState, withKnownResources } from '../src/policy/state.ts';
 import { command, givenPolicy, human, sql, whenSql } from './given.ts';
 import { readOnlyAutomation } from './policies.ts';
@@ -187,7 +188,7 @@ rules:
 `);
 const http = (method: string, path: string, kubernetes?: HttpAnalysis['kubernetes']): [ReturnType<typeof command>, HttpAnalysis] => [
   command({ kind: 'http', method, path, query: '', headers: {}, bodySize: 0 }),
-  { ok: true, kind: 'http', method, path, ...(kubernetes ? { kubernetes } : {}) },
+  { ok: true, kind: 'http', method, path, headers: {}, classes: httpClasses(kubernetes as KubernetesRequest | undefined, {}), ...(kubernetes ? { kubernetes } : {}) },
 ];
 const pods = (verb: string, namespace = 'shop', subresource?: string): HttpAnalysis['kubernetes'] => ({
   verb,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpCommand } from '@portcullis/schemas';
-import { analyzeHttp, classifyKubernetesRequest, classifyKubernetes, normalizePath } from '../src/analysis/http.ts';
+import { analyzeHttp, classifyKubernetesRequest, classifyKubernetes, encodeNormalizedPath, normalizePath } from '../src/analysis/http.ts';
 import type { HttpAnalysis } from '../src/analysis/types.ts';
 
 function request(method: string, target: string, extra: Partial<HttpCommand> = {}): HttpCommand {
@@ -168,9 +168,24 @@ test('path evasions fail closed', () => {
     ['/api/../../etc', 'escapes the root via ..'],
     ['/api/%2e%2e/%2e%2e/etc', 'escapes the root via encoded dots'],
     ['api/v1/pods', 'relative path'],
+    ['/status/..;/admin', 'path parameter after ..'],
+    ['/status/%2e%2e%3b/admin', 'encoded path parameter'],
+    ['/v1/customers;jsessionid=x', 'path parameter'],
   ] as const) {
     const r = analyzeHttp(request('GET', path));
     assert.equal(r.ok, false, `${why}: ${path}`);
     assert.match((r as { error: string }).error, /^unparseable: /);
+  }
+});
+
+test('the path sent upstream is the normalised one, each segment encoded once', () => {
+  assert.equal(encodeNormalizedPath('/status'), '/status');
+  assert.equal(encodeNormalizedPath('/files/a b/%/ü'), '/files/a%20b/%25/%C3%BC');
+  assert.equal(encodeNormalizedPath('/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node'), '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node');
+  assert.equal(encodeNormalizedPath('/a/b+c,d=e@f/'), '/a/b+c,d=e@f/');
+  for (const raw of ['/a/%2e%2e/b', '//x/..//%73tatus', '/a/%25zz', '/t/%E2%82%AC/']) {
+    const n = normalizePath(raw);
+    assert.ok(n.ok);
+    assert.deepEqual(normalizePath(encodeNormalizedPath(n.path)), n, `${raw}: re-reading what goes upstream gives what was judged`);
   }
 });

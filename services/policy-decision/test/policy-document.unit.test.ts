@@ -36,6 +36,19 @@ describe('parsePolicyDocument', () => {
     assert.match(parsed.errors[0]!.message, /read|write/);
   });
 
+  it('HTTP request classes and header matchers: unknown classes and bad header names are named', () => {
+    const ok = parsePolicyDocument('apiVersion: portcullis/v1\nrules:\n  - { id: r, effect: allow, match: { http: { classes: [impersonate], headers: { Impersonate-User: "dev-*", "impersonate-extra-*": [a, b] } } } }\n', 'p.yaml');
+    assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.errors));
+    assert.deepEqual(ok.policy.rules[0]!.match.http?.headers, { 'Impersonate-User': ['dev-*'], 'impersonate-extra-*': ['a', 'b'] });
+    const badClass = parsePolicyDocument('apiVersion: portcullis/v1\nrules:\n  - id: r\n    effect: allow\n    match: { http: { classes: [proxies] } }\n', 'p.yaml');
+    assert.ok(!badClass.ok);
+    assert.equal(badClass.errors[0]!.path, 'rules[0].match.http.classes[0]');
+    assert.match(badClass.errors[0]!.message, /proxy/);
+    const badHeader = parsePolicyDocument('apiVersion: portcullis/v1\nrules:\n  - { id: r, effect: block, match: { http: { headers: { "Impersonate User": x } } } }\n', 'p.yaml');
+    assert.ok(!badHeader.ok);
+    assert.match(badHeader.errors[0]!.path, /^rules\[0\]\.match\.http\.headers/);
+  });
+
   it('names unknown fields (typos) at their line', () => {
     const text = 'apiVersion: portcullis/v1\nrules:\n  - id: r1\n    effect: block\n    match:\n      identiy: { kind: service }\n';
     const parsed = parsePolicyDocument(text, 'p.yaml');

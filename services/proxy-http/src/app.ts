@@ -11,11 +11,12 @@ import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
 import { routeRequest, upstreamUrl, type Route } from './routing.ts';
 import { buildHttpCommand } from './command.ts';
-import { credentialHeaderNames, credentialHeaders } from './credentials.ts';
+import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
 import { ExcerptCapture, RequestSession } from './recording.ts';
 import { planFromMask, planIsEmpty, type JsonMaskPlan } from './json-masking.ts';
 import { LineMasker, maskJsonText, maskModeFor } from './response-masking.ts';
 import { maskText } from '@portcullis/kit';
+import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { createAgent, isHopByHop } from './upstream.ts';
 import { PendingApprovals } from './approvals.ts';
 import { handleUpgrade } from './upgrade.ts';
@@ -190,7 +191,7 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
       if (verdict.effect === 'hold') {
         const h = hold(resource);
         if (h.mode === 'respond') {
-          ctx.pending.add(verdict.approvalId!, { commandId: session.commandId, subject: identity.subject, issuer: identity.issuer, resource: resource.name, method: command.method, path: command.path, query: command.query, bodyDigest: command.bodyDigest ?? '' });
+          ctx.pending.add(verdict.approvalId!, { commandId: session.commandId, subject: identity.subject, issuer: identity.issuer, resource: resource.name, command });
           throw new HttpProxyError('PCL_ERR_HELD', `held for approval ${verdict.approvalId}: ${verdictMessage(verdict)}. Once it is granted, send the same request again with header "Portcullis-Approval: ${verdict.approvalId}"`, { approvalId: verdict.approvalId, commandId: session.commandId });
         }
         verdict = await finalVerdict(ctx, session.commandId, h.timeoutMs, () => {
@@ -234,7 +235,7 @@ function forwardHeaders(request: FastifyRequest, resource: ProxiedResource, env:
   const drop = credentialHeaderNames(resource);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || drop.has(name) || isHopByHop(name, request.headers.connection) || name.startsWith('portcullis-')) continue;
+    if (value === undefined || drop.has(name) || isHopByHop(name, request.headers.connection) || name.startsWith('portcullis-') || isForwardedIdentityHeader(resource, name)) continue;
     out[name] = value;
   }
   out['x-forwarded-for'] = request.ip;
@@ -261,7 +262,8 @@ async function forward(
 
   let upstream: Awaited<ReturnType<typeof undiciRequest>>;
   try {
-    upstream = await undiciRequest(upstreamUrl(resource, route.upstreamPath, route.query), {
+    // The judged path, not the caller's spelling of it (Kubernetes paths are canonical, so the same bytes).
+    upstream = await undiciRequest(upstreamUrl(resource, encodeNormalizedPath(command.path), route.query), {
       method: request.method as 'GET',
       headers: forwardHeaders(request, resource, ctx.env, masking),
       ...(body.length > 0 ? { body } : {}),

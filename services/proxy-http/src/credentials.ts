@@ -34,3 +34,13 @@ export function credentialHeaderNames(resource: ProxiedResource): Set<string> {
   if (resource.protocol === 'http' && typeof resource.inject === 'object') names.add(resource.inject.header.toLowerCase());
   return names;
 }
+
+/**
+ * Headers that assert an identity to a Kubernetes API server through its request-header (front
+ * proxy) authentication: X-Remote-User, -Group, -Uid, -Extra-<key>. The API server believes them only
+ * from a client holding the front-proxy certificate, which the gateway never presents; they are
+ * dropped anyway, so no upstream configuration can turn them into someone else's identity.
+ */
+export function isForwardedIdentityHeader(resource: ProxiedResource, name: string): boolean {
+  return resource.protocol === 'kubernetes' && name.startsWith('x-remote-');
+}

@@ -3,9 +3,10 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { HttpCommand } from '@portcullis/schemas';
 import { describeError } from '@portcullis/kit';
+import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { authenticate, errorFor, resourceRef, verdictMessage, type ProxyContext } from './app.ts';
 import { buildHttpCommand } from './command.ts';
-import { credentialHeaderNames, credentialHeaders } from './credentials.ts';
+import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
 import { RequestSession } from './recording.ts';
 import { routeRequest, upstreamUrl } from './routing.ts';
@@ -20,12 +21,21 @@ import { isHopByHop, tlsOptions } from './upstream.ts';
  * written when either side closes. A mask verdict cannot be honoured on an
  * opaque stream, so it is refused.
  */
+/** WebSocket (RFC 6455) and SPDY/3.1 (kubectl's older exec / port-forward transport). */
+const STREAM_PROTOCOLS = new Set(['websocket', 'spdy/3.1']);
+
 export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
   socket.on('error', () => socket.destroy());
   const routed = routeRequest(req.url ?? '/', req.headers.host, ctx.resources, ctx.config.settings.baseDomain);
   if (!routed.ok) return refuse(socket, new HttpProxyError(routed.status === 404 ? 'PCL_ERR_NOT_FOUND' : 'PCL_ERR_BAD_REQUEST', routed.message), false);
   const { resource, upstreamPath, query } = routed.route;
   const k8s = resource.protocol === 'kubernetes';
+  // After a 101 the bytes are not judged: only protocols that carry one judged stream may switch.
+  // h2c (or TLS, or anything else) would open a tunnel for any number of unjudged requests.
+  const protocols = String(req.headers.upgrade ?? '').split(',').map((p) => p.trim().toLowerCase());
+  if (protocols.length !== 1 || !STREAM_PROTOCOLS.has(protocols[0]!)) {
+    return refuse(socket, new HttpProxyError('PCL_ERR_BAD_REQUEST', `the gateway upgrades only to ${[...STREAM_PROTOCOLS].join(' or ')}, not ${JSON.stringify(String(req.headers.upgrade ?? ''))}; nothing was forwarded`), k8s);
+  }
   let command: HttpCommand | undefined;
   let session: RequestSession | undefined;
   try {
@@ -37,6 +47,10 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     if (verdict.effect === 'hold') {
       if (resource.hold.mode === 'respond') throw new HttpProxyError('PCL_ERR_FORBIDDEN', `held for approval ${verdict.approvalId}: ${verdictMessage(verdict)}; upgrades cannot be replayed, set hold.mode: wait for this resource`);
       verdict = await ctx.gate.awaitFinal(session.commandId, { timeoutMs: resource.hold.timeoutMs });
+    }
+    // Secret data is masked in responses; a stream (a WebSocket watch) cannot be.
+    if (verdict.effect === 'allow' && k8s && resource.maskSecrets && command.kubernetes?.resource === 'secrets') {
+      throw new HttpProxyError('PCL_ERR_FORBIDDEN', 'Secrets are masked in responses and an upgraded stream cannot be masked, so upgrades to secrets are refused');
     }
     if (verdict.effect !== 'allow') {
       const why = verdict.effect === 'mask' ? `output of ${command.upgrade} streams cannot be masked, so a mask verdict refuses it: ${verdictMessage(verdict)}` : verdictMessage(verdict);
@@ -51,13 +65,13 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   const drop = credentialHeaderNames(resource);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || drop.has(name) || name.startsWith('portcullis-') || name === 'host') continue;
+    if (value === undefined || drop.has(name) || name.startsWith('portcullis-') || name === 'host' || isForwardedIdentityHeader(resource, name)) continue;
     if (isHopByHop(name, undefined) && name !== 'upgrade') continue;
     headers[name] = value;
   }
   headers.connection = 'Upgrade';
   Object.assign(headers, credentialHeaders(resource, ctx.env));
-  const url = upstreamUrl(resource, upstreamPath, query);
+  const url = upstreamUrl(resource, encodeNormalizedPath(command!.path), query);
   const started = Date.now();
   const upstreamReq = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers, ...(url.protocol === 'https:' ? tlsOptions(resource) : {}) });
   const s = session!;

@@ -83,7 +83,21 @@ test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async ()
   // Dot segments and encoding do not get around it.
   const sneaky = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api/status/../%61dmin/users`]);
   assert.equal(sneaky.status, 403);
+  // `..;` is `..` to a servlet container: path parameters are refused outright.
+  for (const path of ['/status/..;/admin/users', '/status/%2e%2e;/admin/users', '/status;x=1', '/status%3Bx']) {
+    const semi = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api${path}`]);
+    assert.equal(semi.status, 400, `${path}: ${semi.body}`);
+  }
+  // Nor may a header name another method or path than the one judged.
+  for (const header of ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/users', 'X-Rewrite-URL: /admin/users', 'X_Original_URL: /admin/users', 'Impersonate_User: admin']) {
+    const redirected = await curl(['-H', `Authorization: Bearer ${aliceToken}`, '-H', header, `${h.proxyUrl}/r/api/status`]);
+    assert.equal(redirected.status, 400, `${header}: ${redirected.body}`);
+  }
   assert.equal(api.seen.length, before);
+  // What is allowed goes upstream as judged, not as spelled.
+  const spelled = await curl(['--path-as-is', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api//x/..//%73tatus`]);
+  assert.equal(spelled.status, 200, spelled.body);
+  assert.equal(api.seen.at(-1)!.url, '/status');
 });
 
 test('masked JSON: fields and detectors (undici)', async () => {
@@ -142,6 +156,12 @@ test('held, then granted: 202 with the approval id, the retry with Portcullis-Ap
   // Another body with the same approval id is refused.
   const other = await curl(['-X', 'POST', '-H', `Authorization: Bearer ${aliceToken}`, '-H', `Portcullis-Approval: ${approvalId}`, '-H', 'content-type: application/json', '-d', '{"amount":100000}', `${h.proxyUrl}/r/api/payments`]);
   assert.equal(other.status, 409);
+  // Nor are the headers policies see: another identity to impersonate, another request id.
+  for (const extra of ['Impersonate-User: admin', 'X-Request-Id: another-one']) {
+    const changed = await curl(['-X', 'POST', '-H', `Authorization: Bearer ${aliceToken}`, '-H', `Portcullis-Approval: ${approvalId}`, '-H', extra, '-H', 'content-type: application/json', '-d', body, `${h.proxyUrl}/r/api/payments`]);
+    assert.equal(changed.status, 409, `${extra}: ${changed.body}`);
+    assert.match(JSON.parse(changed.body).error.message, /headers policies see/);
+  }
   await h.bus.publish('approvals', { type: 'ApprovalGranted', eventId: newId(), occurredAt: nowIso(), sessionId: 'approvals-test', approvalId, approvers: ['dave'] });
   const replay = await eventually('the grant to take effect', async () => {
     const r = await curl(['-X', 'POST', '-H', `Authorization: Bearer ${aliceToken}`, '-H', `Portcullis-Approval: ${approvalId}`, '-H', 'content-type: application/json', '-d', body, `${h.proxyUrl}/r/api/payments`]);
@@ -261,6 +281,94 @@ test('Secret data is masked by default in kubectl get secret -o yaml', async () 
   assert.match(res.stdout, /password: KioqKg==/);
   assert.ok(!res.stdout.includes(Buffer.from(k8s.secretValue).toString('base64')));
   assert.ok(!JSON.stringify(h.sink.events).includes(Buffer.from(k8s.secretValue).toString('base64')));
+});
+
+test('kubectl: proxy subresources are Forbidden even to a rule that allows every GET, and never reach the API server', async () => {
+  const before = k8s.seen.length;
+  for (const path of ['/api/v1/nodes/node-1/proxy/stats/summary', '/api/v1/namespaces/default/pods/web-1:8080/proxy/metrics', '/api/v1/namespaces/default/services/https:web:443/proxy/admin']) {
+    // --raw takes the path from the host's root, ignoring the kubeconfig server's /r/k8s prefix.
+    const raw = await kubectl(['get', '--raw', `/r/k8s${path}`]);
+    assert.notEqual(raw.code, 0, path);
+    assert.match(raw.stderr, /Error from server \(Forbidden\)/, path);
+    assert.match(raw.stderr, /no rule allows GET .*proxy.* \(class proxy\)/, path);
+  }
+  const cmd = h.commands.findLast((c) => c.command.kind === 'http' && c.command.path.endsWith('/proxy/admin'));
+  assert.equal(cmd?.command.kind === 'http' && cmd.command.kubernetes?.subresource, 'proxy');
+  assert.deepEqual(k8s.seen.slice(before).filter((s) => s.url.includes('/proxy')), []);
+});
+
+test('kubectl --as: impersonation is refused unless a rule allows it, and then reaches the API server as judged', async () => {
+  const before = k8s.seen.length;
+  const admin = await kubectl(['--as=admin', 'get', 'pods']);
+  assert.notEqual(admin.code, 0);
+  assert.match(admin.stderr, /Forbidden/);
+  const masters = await kubectl(['--as=dev-ann', '--as-group=system:masters', 'get', 'pods']);
+  assert.notEqual(masters.code, 0, 'a group the rule does not name');
+  assert.match(masters.stderr, /Forbidden/);
+  assert.deepEqual(k8s.seen.slice(before).filter((s) => s.headers['impersonate-user'] !== undefined), [], 'nothing impersonating reached the API server');
+
+  const dev = await kubectl(['--as=dev-ann', 'get', 'pods']);
+  assert.equal(dev.code, 0, dev.stderr);
+  assert.match(dev.stdout, /web-1/);
+  const seen = k8s.seen.slice(before).filter((s) => s.url.startsWith('/api/v1/namespaces/default/pods'));
+  assert.ok(seen.length > 0 && seen.every((s) => s.headers['impersonate-user'] === 'dev-ann' && s.headers.authorization === `Bearer ${k8sToken}`));
+  const judged = h.commands.findLast((c) => c.command.kind === 'http' && c.command.path === '/api/v1/namespaces/default/pods');
+  assert.equal(judged?.command.kind === 'http' && judged.command.headers['impersonate-user'], 'dev-ann', 'the record shows who was impersonated');
+});
+
+test('curl: front-proxy identity headers never reach the API server', async () => {
+  const before = k8s.seen.length;
+  const res = await curl(['-k', '-H', `Authorization: Bearer ${aliceToken}`, '-H', 'X-Remote-User: admin', '-H', 'X-Remote-Group: system:masters', `${h.tlsProxyUrl}/r/k8s/api/v1/namespaces/default/pods`]);
+  assert.equal(res.status, 200, res.body);
+  const seen = k8s.seen.slice(before);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.headers['x-remote-user'], undefined);
+  assert.equal(seen[0]!.headers['x-remote-group'], undefined);
+});
+
+test('curl: a WebSocket upgrade to nodes/<n>/proxy/exec is refused before anything goes upstream', async () => {
+  const before = k8s.seen.length;
+  const res = await curl(['--http1.1', '-H', `Authorization: Bearer ${aliceToken}`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13',
+    '-H', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, '-H', 'Sec-WebSocket-Protocol: v4.channel.k8s.io',
+    `${h.proxyUrl}/r/k8s/api/v1/nodes/node-1/proxy/exec/default/web-1/app?command=id&output=1`]);
+  assert.equal(res.status, 403, res.body);
+  assert.equal(JSON.parse(res.body).reason, 'Forbidden');
+  // A WebSocket watch of Secrets would stream them unmasked.
+  const watch = await curl(['--http1.1', '-H', `Authorization: Bearer ${aliceToken}`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13',
+    '-H', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, `${h.proxyUrl}/r/k8s/api/v1/namespaces/default/secrets?watch=1`]);
+  assert.equal(watch.status, 403, watch.body);
+  assert.match(JSON.parse(watch.body).message, /cannot be masked/);
+  // h2c (or any protocol but WebSocket and SPDY) would tunnel requests nobody judged.
+  const h2c = await curl(['--http2', '-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api/status`]);
+  assert.equal(h2c.status, 400, h2c.body);
+  assert.match(h2c.body, /upgrades only to websocket/);
+  assert.deepEqual(k8s.seen.slice(before), []);
+});
+
+test('curl --path-as-is: spellings the policy and the API server could read differently are refused', async () => {
+  const before = k8s.seen.length;
+  const cases = [
+    '/api/v1/namespaces/default/SECRETS/db-password',
+    '/api/v1/namespaces/default/secrets./db-password',
+    '/api/v1/namespaces/default/secrets/db-password..;',
+    '/api/v1/namespaces/default/pods/web-1/exec;x=y?command=id',
+    '/api/v1/namespaces/default/pods/web-1/exec%20?command=id',
+    '/api/v1/namespaces/default/%73ecrets/db-password',
+    '/api/v1/namespaces/default%2Fsecrets',
+    '/apis/v1/namespaces/default/secrets/db-password',
+    '/api//v1/namespaces/default/secrets',
+    '/api/v1/namespaces/default/./secrets/db-password',
+    '/api/v1/namespaces/other/../default/secrets/db-password',
+    '/api/v1/namespaces/default/pods/web-1/log/../../../secrets/db-password',
+    '/api/v1/namespaces/default/pods/',
+    '/api/v1/namespaces/default/pods?watch=1;x=y',
+  ];
+  for (const path of cases) {
+    const res = await curl(['-k', '--path-as-is', '-X', path.includes('/exec') ? 'POST' : 'GET', '-H', `Authorization: Bearer ${aliceToken}`, `${h.tlsProxyUrl}/r/k8s${path}`]);
+    assert.ok(res.status === 400 || res.status === 403, `${path}: ${res.status} ${res.body}`);
+    assert.equal(JSON.parse(res.body).kind, 'Status', path);
+  }
+  assert.deepEqual(k8s.seen.slice(before).map((s) => s.url), [], 'the API server saw none of them');
 });
 
 // ---------------------------------------------------------------- request smuggling, over raw sockets

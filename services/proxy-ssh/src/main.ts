@@ -10,7 +10,7 @@
  *   bus: PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
  */
 import { resolve } from 'node:path';
-import { busConfigFromEnv, createBus, createCommandGate, createIdentityVerifier, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createCommandGate, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
 import { loadSshProxyConfig } from './config.ts';
 import { createSshProxy } from './proxy.ts';
 
@@ -25,7 +25,7 @@ const bus = createBus({ config: busConfigFromEnv('proxy-ssh'), logger });
 await bus.connect();
 const gate = await createCommandGate({ bus, timeoutMs: config.verdictTimeoutMs });
 const verifier = createIdentityVerifier({
-  issuers: [{ issuer: env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400', audience: env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis' }],
+  issuers: [trustedIssuerFromEnv(env)],
 });
 const proxy = createSshProxy({
   config,

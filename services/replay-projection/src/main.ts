@@ -5,7 +5,7 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, followTopic } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
@@ -24,7 +24,7 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
-  verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
+  verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
   routes: [replayRoutes({ pool, schema: config.replaySchema })],
 });
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));

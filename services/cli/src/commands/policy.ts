@@ -29,11 +29,13 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--identity <json>', 'caller identity as JSON: {"subject":…,"kind":"service"|"human","groups":[…],"issuer":…}')
     .requiredOption('--resource <name>', 'resource name')
     .option('--resource-tags <tags>', 'comma-separated resource tags', '')
+    .option('--resource-kind <kind>', 'postgres | ssh | http | kubernetes (default: from the protocol)')
     .option('--protocol <protocol>', 'postgres | ssh | http (default: from the command option)')
     .option('--sql <text>', 'SQL text')
     .option('--shell <command line>', 'shell command line')
     .option('--target-user <user>', 'for --shell: the login user on the target (what ~ means)')
     .option('--http <"METHOD PATH">', 'HTTP request line, e.g. "GET /api/v1/namespaces/default/pods"')
+    .option('--header <"Name: value">', 'an HTTP request header the policy sees (repeatable), e.g. "Impersonate-User: admin"', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--json', 'print the decision as JSON')
     .action(async (opts: EvalOptions) => {
       process.exitCode = await policyEval(opts);
@@ -51,7 +53,7 @@ export function registerPolicyCommands(program: Command): void {
 
 // ---------------------------------------------------------------- shared
 
-type When = { sql: string } | { shell: string } | { http: string };
+type When = { sql: string } | { shell: string } | { http: string; headers?: Record<string, string> };
 
 const KIND_OF_PROTOCOL = { postgres: 'postgres', ssh: 'ssh', http: 'http' } as const;
 
@@ -61,7 +63,7 @@ function buildCommand(identity: Identity, resource: ResourceRef, when: When, pro
       ? { kind: 'sql', text: when.sql, phase: 'simple' }
       : 'shell' in when
         ? { kind: 'shell', commandLine: when.shell, channel: 'exec' }
-        : httpCommand(when.http, resource);
+        : httpCommand(when.http, when.headers ?? {});
   const inferred: Protocol = command.kind === 'sql' ? 'postgres' : command.kind === 'shell' ? 'ssh' : 'http';
   return {
     type: 'CommandRequested',
@@ -78,7 +80,7 @@ function buildCommand(identity: Identity, resource: ResourceRef, when: When, pro
   };
 }
 
-function httpCommand(line: string, _resource: ResourceRef): CommandRequested['command'] {
+function httpCommand(line: string, headers: Record<string, string>): CommandRequested['command'] {
   const [method = '', target = '/'] = line.trim().split(/\s+/, 2);
   const q = target.indexOf('?');
   return {
@@ -86,7 +88,7 @@ function httpCommand(line: string, _resource: ResourceRef): CommandRequested['co
     method,
     path: q >= 0 ? target.slice(0, q) : target,
     query: q >= 0 ? target.slice(q + 1) : '',
-    headers: {},
+    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])),
     bodySize: 0,
   };
 }
@@ -140,6 +142,8 @@ interface EvalOptions {
   shell?: string;
   targetUser?: string;
   http?: string;
+  header?: string[];
+  resourceKind?: string;
   json?: boolean;
 }
 
@@ -179,11 +183,25 @@ async function policyEval(opts: EvalOptions): Promise<number> {
     printErrors(loaded.errors);
     return 2;
   }
-  const when: When = opts.sql !== undefined ? { sql: opts.sql } : opts.shell !== undefined ? { shell: opts.shell } : { http: opts.http! };
+  const headers: Record<string, string> = {};
+  for (const h of opts.header ?? []) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) {
+      console.error(`error: --header ${JSON.stringify(h)}: write "Name: value"`);
+      return 2;
+    }
+    headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+  }
+  const resourceKind = opts.resourceKind === undefined ? undefined : ResourceRef.shape.kind.safeParse(opts.resourceKind);
+  if (resourceKind && !resourceKind.success) {
+    console.error('error: --resource-kind must be postgres, ssh, http or kubernetes');
+    return 2;
+  }
+  const when: When = opts.sql !== undefined ? { sql: opts.sql } : opts.shell !== undefined ? { shell: opts.shell } : { http: opts.http!, headers };
   const kind = opts.sql !== undefined ? 'postgres' : opts.shell !== undefined ? 'ssh' : 'http';
   const resource: ResourceRef = {
     name: opts.resource,
-    kind: KIND_OF_PROTOCOL[protocol?.data ?? kind],
+    kind: resourceKind?.data ?? KIND_OF_PROTOCOL[protocol?.data ?? kind],
     tags: opts.resourceTags.split(',').map((t) => t.trim()).filter(Boolean),
   };
   const built = buildCommand(identity, resource, when, protocol?.data);
@@ -214,7 +232,7 @@ const TestsFile = z.strictObject({
         when: z.union([
           z.strictObject({ sql: z.string() }),
           z.strictObject({ shell: z.string() }),
-          z.strictObject({ http: z.string().regex(/^\S+\s+\S+$/, 'write "METHOD PATH"') }),
+          z.strictObject({ http: z.string().regex(/^\S+\s+\S+$/, 'write "METHOD PATH"'), headers: z.record(z.string(), z.string()).optional() }),
         ]),
         then: z.strictObject({
           effect: z.enum(['allow', 'mask', 'block', 'hold']),

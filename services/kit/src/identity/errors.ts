@@ -11,6 +11,8 @@ export const identityErrorReasons = [
   'expired',
   'not_yet_valid',
   'wrong_audience',
+  /** A valid JWT that is not an access token (an ID token, or a `typ` the issuer is not configured for). */
+  'wrong_token_type',
   'invalid_claims',
   'issuer_unavailable',
 ] as const;

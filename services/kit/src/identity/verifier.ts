@@ -9,9 +9,15 @@
  *   const identity = await verifier.verify(bearerToken); // or throws IdentityError
  *
  * Order of checks: shape → issuer is trusted → signature against the issuer's
- * published keys → expiry / not-before / audience → claims. Only asymmetric
- * algorithms are accepted, so a token cannot be "signed" with a public key or
- * with alg "none".
+ * published keys → expiry / not-before / audience → token type → claims.
+ * Only asymmetric algorithms are accepted, so a token cannot be "signed" with
+ * a public key or with alg "none".
+ *
+ * Only access tokens are accepted: the JWT header's `typ` must be one of the
+ * issuer's `tokenTypes` (default `at+jwt`, RFC 9068 §2.1), and a token with
+ * an ID token's claims (`nonce`, `at_hash`, `c_hash`, or Keycloak's
+ * `typ: "ID"`) is refused whatever its header says. An ID token proves a
+ * login to a client; it was never meant to open Portcullis.
  */
 import {
   decodeJwt,
@@ -36,6 +42,12 @@ export interface TrustedIssuer extends ClaimMapping {
   jwksUri?: string;
   /** Accepted signature algorithms; default all asymmetric ones (RS*, PS*, ES*, EdDSA). */
   algorithms?: string[];
+  /**
+   * Accepted JWT header `typ` values (case-insensitive, `application/` optional); default
+   * `["at+jwt"]`. For an IdP that writes `typ: JWT` on its access tokens, set `["JWT"]`; `"*"`
+   * accepts any or no `typ`. ID tokens are still told apart by their claims.
+   */
+  tokenTypes?: string[];
 }
 
 export interface IdentityVerifierOptions {
@@ -130,6 +142,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       } catch (err) {
         throw explain(err, trusted, claims, clockTolerance);
       }
+      checkAccessToken(header, payload, trusted);
       // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
       const expires = new Date((payload.exp ?? Number.NaN) * 1000);
       const identity = identityFromClaims(payload, trusted);
@@ -137,6 +150,32 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     },
   };
   return verifier;
+}
+
+export const DEFAULT_TOKEN_TYPES = ['at+jwt'];
+
+/** RFC 7515 §4.1.9: `typ` compares case-insensitively, and `application/` may be left out. */
+const mediaType = (t: string): string => {
+  const lower = t.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+};
+
+/** Claims only ID tokens carry (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11), and Keycloak's token kind. */
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
+
+function checkAccessToken(header: ProtectedHeaderParameters, payload: JWTPayload, trusted: TrustedIssuer): void {
+  const accepted = (trusted.tokenTypes ?? DEFAULT_TOKEN_TYPES).map(mediaType);
+  const typ = typeof header.typ === 'string' ? header.typ : undefined;
+  const idClaim = ID_TOKEN_CLAIMS.find((c) => c in payload) ?? (typeof payload.typ === 'string' && payload.typ.toLowerCase() === 'id' ? 'typ' : undefined);
+  const typeOk = accepted.includes('*') || (typ !== undefined && accepted.includes(mediaType(typ)));
+  if (!typeOk || idClaim !== undefined) {
+    const what = idClaim !== undefined ? `it carries the ID token claim "${idClaim}"` : `its type is ${quoteClaim(typ ?? 'not given')}, not ${accepted.map((t) => JSON.stringify(t)).join(' or ')}`;
+    throw new IdentityError(
+      'wrong_token_type',
+      `The credential from ${trusted.issuer} is not an access token (${what}). Send the access token your identity provider issued for Portcullis, not an ID token.`,
+      { issuer: trusted.issuer },
+    );
+  }
 }
 
 /** Header and claims before any check, only to route the token and explain refusals. */

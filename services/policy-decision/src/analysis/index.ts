@@ -26,7 +26,7 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
       // Where the line runs is not known (the login shell starts in a home directory we cannot see); `~` is the target user's.
       return analyzeShell(cmd.commandLine, cmd.targetUser !== undefined ? { user: cmd.targetUser } : {});
     case 'http':
-      return analyzeHttp(cmd);
+      return analyzeHttp(cmd, command.resource.kind);
     default: {
       const unknown: never = cmd;
       return { ok: false, error: `unknown command kind ${(unknown as { kind: string }).kind}` };

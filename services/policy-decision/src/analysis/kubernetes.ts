@@ -19,7 +19,9 @@ export type KubernetesClassification =
   | { kind: 'resource'; request: KubernetesRequest }
   | { kind: 'non-resource' }
   /** A resource-shaped path the API server would refuse or could not classify; fail closed. */
-  | { kind: 'invalid'; reason: string };
+  | { kind: 'invalid'; reason: string }
+  /** A resource-shaped path not in canonical spelling (`SECRETS`, `secrets.`, `/apis/v1/…`); refused for Kubernetes targets. */
+  | { kind: 'non-canonical'; reason: string };
 
 /** APIPrefixes and GrouplessAPIPrefixes of the default RequestInfoFactory. */
 const API_PREFIXES = new Set(['api', 'apis']);
@@ -66,9 +68,12 @@ export function classifyKubernetes(method: string, path: string, query: string):
     if (parts.length < 3) return { kind: 'non-resource' };
     apiGroup = parts[0]!;
     parts = parts.slice(1);
+    // `/apis/v1/…` would be read as group "v1": the API server answers 404 while a policy would see a made-up group.
+    if (!isDnsSubdomain(apiGroup) || isApiVersion(apiGroup)) return { kind: 'non-canonical', reason: `"${apiGroup}" is not an API group name` };
   }
   const apiVersion = parts[0]!;
   parts = parts.slice(1);
+  if (!isApiVersion(apiVersion)) return { kind: 'non-canonical', reason: `"${apiVersion}" is not an API version` };
 
   let verb: KubernetesRequest['verb'] | undefined;
   if (SPECIAL_VERBS.has(parts[0]!)) {
@@ -94,6 +99,11 @@ export function classifyKubernetes(method: string, path: string, query: string):
   if (parts.length >= 3 && !SPECIAL_VERBS_NO_SUBRESOURCES.has(verb)) subresource = parts[2]!;
   let name = parts.length >= 2 ? parts[1]! : undefined;
   const resource = parts[0] ?? '';
+
+  // Only the canonical spelling is judged: `SECRETS`, `secrets.` or `exec;x=y` are not what a policy
+  // names, and an API server (or an aggregated one) might still serve them.
+  const problem = spellingProblem({ namespace, resource, name, subresource, proxied: verb === 'proxy' || subresource === 'proxy', rest: parts.length - 3 });
+  if (problem !== undefined) return { kind: 'non-canonical', reason: problem };
 
   // No name and a get: really a list or a watch.
   if (name === undefined && verb === 'get') {
@@ -181,4 +191,30 @@ function unescapeFieldValue(v: string): string {
 /** path.IsValidPathSegmentName (k8s.io/apimachinery/pkg/api/validation/path). */
 function isValidPathSegmentName(name: string): boolean {
   return name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
+}
+
+/** Resource and subresource names are lower-case DNS labels (plural names such as `pods`, `deployments`). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** API groups are lower-case DNS subdomains (`apps`, `rbac.authorization.k8s.io`). */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** `v1`, `v2beta1`, `v1alpha3`. */
+const API_VERSION = /^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/;
+
+const isDnsSubdomain = (s: string): boolean => s.length <= 253 && DNS_SUBDOMAIN.test(s);
+const isApiVersion = (s: string): boolean => API_VERSION.test(s);
+
+/**
+ * Why the parts of a resource path are not in their canonical spelling, or
+ * undefined. Object names follow path.IsValidPathSegmentName plus a trailing
+ * dot refused (no DNS name ends in one); names may carry `:` (RBAC
+ * `system:…`, `pod:port` and `scheme:service:port` for proxies).
+ */
+function spellingProblem(p: { namespace?: string; resource: string; name?: string; subresource?: string; proxied: boolean; rest: number }): string | undefined {
+  if (p.namespace !== undefined && !(p.namespace.length <= 63 && DNS_LABEL.test(p.namespace))) return `"${p.namespace}" is not a namespace name`;
+  if (!DNS_LABEL.test(p.resource)) return `"${p.resource}" is not a resource name in canonical (lower-case) spelling`;
+  if (p.subresource !== undefined && !DNS_LABEL.test(p.subresource)) return `"${p.subresource}" is not a subresource name in canonical (lower-case) spelling`;
+  if (p.name !== undefined && (!isValidPathSegmentName(p.name) || p.name.endsWith('.'))) return `"${p.name}" is not an object name`;
+  // Only a proxy carries a path of its own after resource/name/subresource.
+  if (p.rest > 0 && !p.proxied) return 'a resource path has parts after the subresource';
+  return undefined;
 }

@@ -5,6 +5,7 @@
  *
  * Analysis is async (the parsers are WASM); `decide` is pure and sync.
  */
+import type { HttpClass } from './http-classes.ts';
 
 /** Anything an analyser could not understand makes the command unparseable, which blocks it. */
 export interface Unparseable {
@@ -144,6 +145,10 @@ export interface HttpAnalysis {
   method: string;
   /** Normalised path: percent-decoded once, dot segments resolved, duplicate slashes collapsed. */
   path: string;
+  /** The request headers the proxy lets policies see, lower-case names (never credentials). */
+  headers: Record<string, string>;
+  /** Requests that reach further than their verb (proxy, exec, impersonate, …; see http-classes.ts). */
+  classes: HttpClass[];
   kubernetes?: {
     verb: string;
     apiGroup: string;

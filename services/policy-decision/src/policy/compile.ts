@@ -88,6 +88,9 @@ export interface CompiledRule {
     methods?: Glob;
     paths?: Glob;
     kubernetes?: { verbs?: Glob; resources?: Glob; namespaces?: Glob; apiGroups?: readonly string[] };
+    /** Header name matcher (lower-case, globs) with its value matcher. */
+    headers?: readonly { name: Glob; value: Glob }[];
+    classes?: ReadonlySet<string>;
   };
   mask?: NonNullable<PolicyRule['mask']>;
   approval?: ApprovalSpec;
@@ -161,6 +164,10 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
         kubernetes: k
           ? { verbs: anyOf(k.verbs), resources: anyOf(k.resources), namespaces: anyOf(k.namespaces), apiGroups: k.apiGroups }
           : undefined,
+        headers: m.http.headers
+          ? Object.entries(m.http.headers).map(([name, values]) => ({ name: anyOf([name.toLowerCase()], { nocase: true })!, value: anyOf(values)! }))
+          : undefined,
+        classes: m.http.classes ? new Set(m.http.classes) : undefined,
       };
     }
     if (rule.mask) compiled.mask = rule.mask;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { Detector, MaskStrategy } from '@portcullis/schemas';
+import { HTTP_CLASSES } from '../analysis/http-classes.ts';
 
 const SQL_CLASSES = [
   'read',
@@ -108,10 +109,19 @@ const KubernetesMatch = z.strictObject({
   apiGroups: z.array(z.string()).min(1).optional(),
 });
 
+const headerName = z.string().regex(/^[A-Za-z0-9*?!_.-]+$/, 'a header name (globs allowed, e.g. impersonate-extra-*)');
+
 const HttpMatch = z.strictObject({
   methods: globs.optional(),
   paths: globs.optional(),
   kubernetes: KubernetesMatch.optional(),
+  /**
+   * Request header name (case-insensitive, globs allowed) → value patterns. The rule matches only
+   * requests that carry such a header; a comma-separated value is judged value by value.
+   */
+  headers: z.record(headerName, oneOrMany(glob)).optional(),
+  /** Request classes (proxy, exec, impersonate, …): the only way to admit a request that has any. */
+  classes: z.array(z.enum(HTTP_CLASSES)).min(1).optional(),
 });
 
 const Match = z.strictObject({

@@ -47,6 +47,14 @@ rules:
     effect: allow
     reason: the team may use the cluster
     match: { resource: { names: [k8s] }, http: { methods: [GET, POST, PATCH, PUT] } }
+  - id: k8s-exec
+    effect: allow
+    reason: the team may exec into pods
+    match: { resource: { names: [k8s] }, http: { classes: [exec], kubernetes: { resources: [pods/exec] } } }
+  - id: k8s-impersonate-developers
+    effect: allow
+    reason: reads as a developer are fine
+    match: { resource: { names: [k8s] }, http: { methods: [GET], classes: [impersonate], headers: { impersonate-user: ["dev-*"] } } }
   - id: k8s-no-delete
     effect: block
     reason: deleting in the cluster goes through the release pipeline
