@@ -3,12 +3,10 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { queryConfigFromEnv } from './config.ts';
-import { createPool } from './db.ts';
-import { projectionMetrics } from './metrics.ts';
 import { startAuditProjection } from './projection.ts';
 
 const logger = createLogger('audit-projection');

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { newId, SessionChain, type CommandRequested, type Identity, type VerdictIssued } from '@portcullis/schemas';
 import { postgresUrl } from '@portcullis/infra';
-import { createPool, schemaIdent, type Pool } from '../src/db.ts';
+import { createPool, schemaIdent, type Pool } from '@portcullis/kit';
 
 export const ISSUER = 'http://127.0.0.1:9400';
 export const ciJob: Identity = { subject: 'ci-deploy', issuer: ISSUER, kind: 'service', groups: ['ci'] };
@@ -23,7 +23,7 @@ export async function dropSchema(pool: Pool, schema: string): Promise<void> {
 }
 
 /** Every table of the view, rows in key order, without checkpoints (positions differ when events were replayed). */
-export async function dumpView(pool: Pool, schema: string, tables = ['sessions', 'commands', 'approvals', 'identities', 'chain_events']): Promise<Record<string, unknown[]>> {
+export async function dumpView(pool: Pool, schema: string, tables = ['sessions', 'commands', 'approvals', 'identities', 'chain_links', 'chain_pending']): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const t of tables) {
     const { rows } = await pool.query(`SELECT row_to_json(x)::text AS r FROM ${schemaIdent(schema)}.${t} x ORDER BY 1`);

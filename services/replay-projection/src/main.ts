@@ -5,9 +5,9 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
-import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
+import { buildApp, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
 import { startReplayProjection } from './projection.ts';
 

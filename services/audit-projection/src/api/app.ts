@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { PortcullisError, isPortcullisError, type IdentityVerifier, type Logger } from '@portcullis/kit';
 import type { Identity } from '@portcullis/schemas';
 import type { PolicyState } from '@portcullis/policy-decision';
-import { schemaIdent, type Pool } from '../db.ts';
+import { schemaIdent, type Pool } from '@portcullis/kit';
 import { commandsQuery, decodeCursor, encodeCursor, sessionsQuery } from './queries.ts';
 import {
   CommandItem, CommandQuery, ErrorBody, ExportQuery, IdentityItem, IdentityQuery, OverprivilegedAnswer, OverprivilegedQuery, Page,

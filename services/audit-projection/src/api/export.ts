@@ -5,7 +5,7 @@
  * million-row export holds one page in memory.
  */
 import { Readable } from 'node:stream';
-import type { Pool } from '../db.ts';
+import type { Pool } from '@portcullis/kit';
 import { commandsQuery, type CommandFilter } from './queries.ts';
 import { CommandItem } from './schemas.ts';
 import { CSV_COLUMNS, csvField, toCommandItem } from './mappers.ts';

@@ -1,8 +1,8 @@
 /** `portcullis projections rebuild audit|replay`: drop a view and rebuild it from offset 0 (works on the database directly). */
 import type { Command } from 'commander';
-import { busConfigFromEnv, createBus, createLogger } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createLogger, createPool } from '@portcullis/kit';
 import { postgresUrl } from '@portcullis/infra';
-import { createPool, rebuildAuditProjection } from '@portcullis/audit-projection';
+import { rebuildAuditProjection } from '@portcullis/audit-projection';
 import { rebuildReplayProjection } from '@portcullis/replay-projection';
 import { commandGroup } from '../groups.ts';
 
