@@ -190,7 +190,8 @@ describe('foldAuditBatch: the whole batch, hash chains continued in memory', () 
 
     const later = new MemoryView();
     later.apply(projected(events));
-    later.apply(projected([{ ...altered, digest: 'f'.repeat(64) }]));
+    const forged = { ...altered, digest: 'f'.repeat(64) };
+    later.apply(projected([forged]));
     const row = later.rows.sessions.get(s.sessionId)!;
     assert.deepEqual([row.integrity, row.tampered_seq, row.tampered_event_id], ['tampered', original.seq, altered.eventId]);
   });
