@@ -19,6 +19,7 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  status: () => [projection.status()],
   verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });

@@ -24,6 +24,8 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  // asOf covers the views this process builds (both with PORTCULLIS_QUERY_API_ALL=1, the setup npm start runs).
+  status: () => [replay.status(), ...(audit ? [audit.status()] : [])],
   verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
   routes: [replayRoutes({ pool, schema: config.replaySchema })],
 });
