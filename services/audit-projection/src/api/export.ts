@@ -11,6 +11,8 @@ import { CommandItem } from './schemas.ts';
 import { CSV_COLUMNS, csvField, toCommandItem } from './mappers.ts';
 
 const PAGE = 2000;
+/** The first page is small so the export starts answering at once. */
+const FIRST_PAGE = 100;
 
 export function exportCommands(pool: Pool, schema: string, filter: CommandFilter, format: 'ndjson' | 'csv'): Readable {
   async function* rows(): AsyncGenerator<string> {
@@ -18,11 +20,13 @@ export function exportCommands(pool: Pool, schema: string, filter: CommandFilter
     let ok = false;
     try {
       await client.query('BEGIN READ ONLY');
+      // Plan for the first rows (the ordered index scan), not for reading the whole table at once (sort).
+      await client.query('SET LOCAL cursor_tuple_fraction = 0.001');
       const q = commandsQuery(schema, filter, undefined, undefined);
       await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${q.text}`, q.values);
       if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-      for (;;) {
-        const { rows: page } = await client.query(`FETCH ${PAGE} FROM export_cursor`);
+      for (let size = FIRST_PAGE; ; size = PAGE) {
+        const { rows: page } = await client.query(`FETCH ${size} FROM export_cursor`);
         if (page.length === 0) break;
         let chunk = '';
         for (const r of page) {

@@ -19,9 +19,11 @@ export async function migrateAudit(client: PoolClient, schema: string): Promise<
       started_at timestamptz, opened_at timestamptz, closed_at timestamptz, close_reason text, duration_ms double precision,
       last_event_at timestamptz, last_seq int NOT NULL DEFAULT 0, verified_seq int NOT NULL DEFAULT 0, verified_digest text,
       integrity text NOT NULL DEFAULT 'ok', missing_seq int, tampered_seq int, tampered_event_id text);
-    CREATE INDEX IF NOT EXISTS sessions_order ON ${s}.sessions (started_at DESC, session_id DESC);
-    CREATE INDEX IF NOT EXISTS sessions_identity ON ${s}.sessions (identity_subject, started_at DESC, session_id DESC);
-    CREATE INDEX IF NOT EXISTS sessions_resource ON ${s}.sessions (resource, started_at DESC, session_id DESC);
+    -- Keyset pagination: every list is ORDER BY <time> DESC NULLS LAST, <id> DESC, and these indexes have exactly that order.
+    CREATE INDEX IF NOT EXISTS sessions_by_time ON ${s}.sessions (started_at DESC NULLS LAST, session_id DESC);
+    CREATE INDEX IF NOT EXISTS sessions_by_identity ON ${s}.sessions (identity_subject, started_at DESC NULLS LAST, session_id DESC);
+    CREATE INDEX IF NOT EXISTS sessions_by_resource ON ${s}.sessions (resource, started_at DESC NULLS LAST, session_id DESC);
+    CREATE INDEX IF NOT EXISTS sessions_by_last_event ON ${s}.sessions (last_event_at);
 
     CREATE TABLE IF NOT EXISTS ${s}.commands (
       command_id text PRIMARY KEY, session_id text NOT NULL, seq int, at timestamptz, requested_at timestamptz,
@@ -30,11 +32,11 @@ export async function migrateAudit(client: PoolClient, schema: string): Promise<
       parameters jsonb, reason text, effect text, verdict_final boolean, held boolean NOT NULL DEFAULT false, rule_ids text[], reasons text[],
       classes text[], policy_version int, approval_id text, verdict_at timestamptz, verdict_event_id text,
       status text, row_count bigint, tag text, error text, duration_ms double precision, completed_at timestamptz, completed_event_id text);
-    CREATE INDEX IF NOT EXISTS commands_order ON ${s}.commands (at DESC, command_id DESC);
-    CREATE INDEX IF NOT EXISTS commands_session ON ${s}.commands (session_id, seq);
-    CREATE INDEX IF NOT EXISTS commands_identity ON ${s}.commands (identity_subject, at DESC, command_id DESC);
-    CREATE INDEX IF NOT EXISTS commands_resource ON ${s}.commands (resource, at DESC, command_id DESC);
-    CREATE INDEX IF NOT EXISTS commands_effect ON ${s}.commands (effect, at DESC, command_id DESC);
+    CREATE INDEX IF NOT EXISTS commands_by_time ON ${s}.commands (at DESC NULLS LAST, command_id DESC);
+    CREATE INDEX IF NOT EXISTS commands_by_session ON ${s}.commands (session_id, seq);
+    CREATE INDEX IF NOT EXISTS commands_by_identity ON ${s}.commands (identity_subject, at DESC NULLS LAST, command_id DESC);
+    CREATE INDEX IF NOT EXISTS commands_by_resource ON ${s}.commands (resource, at DESC NULLS LAST, command_id DESC);
+    CREATE INDEX IF NOT EXISTS commands_by_effect ON ${s}.commands (effect, at DESC NULLS LAST, command_id DESC);
 
     -- seq, digest and id of every chained event: a second, different event with a seq already here is tampering.
     CREATE TABLE IF NOT EXISTS ${s}.chain_links (
