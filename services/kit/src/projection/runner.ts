@@ -73,6 +73,14 @@ export interface ProjectionRunnerOptions {
   maxBytesPerPartition?: number;
   /** How often lag is sampled from the brokers' end offsets (default 1000 ms; 0: never). */
   statusIntervalMs?: number;
+  /**
+   * Only events in this time window (Kafka timestamps, ms): partitions
+   * without a checkpoint start at the first offset at `from`, and messages
+   * from `to` on are passed over. For rebuilding a window of history.
+   */
+  window?: { from: number; to: number };
+  /** Name of this run's rows in the checkpoint table (default: the projection's name). */
+  checkpointName?: string;
 }
 
 export interface RunningProjection {
@@ -135,6 +143,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
   const metrics = options.metrics ?? projectionMetrics();
   const s = schemaIdent(schema);
   const label = definition.name;
+  const consumerName = options.checkpointName ?? definition.name;
   await bus.connect();
   await migrateProjection(pool, schema, definition);
 
@@ -149,11 +158,21 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
   const soughtBack = new Set<string>();
   const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string; applied_until: string | null }>(
     `SELECT topic, partition, next_offset, applied_until FROM ${s}.checkpoints WHERE consumer = $1`,
-    [definition.name],
+    [consumerName],
   );
   for (const r of rows) {
     checkpoints.set(`${r.topic}:${r.partition}`, BigInt(r.next_offset));
     if (r.applied_until) appliedUntil.set(`${r.topic}:${r.partition}`, Date.parse(r.applied_until));
+  }
+  if (options.window) {
+    // A window starts where its first event is: the offset of `from` in each partition not started yet.
+    const admin = await bus.admin();
+    for (const topic of topicNames) {
+      for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, options.window.from)) {
+        const key = `${topic}:${p.partition}`;
+        if (!checkpoints.has(key) && BigInt(p.offset) >= 0n) checkpoints.set(key, BigInt(p.offset));
+      }
+    }
   }
 
   const producer: Producer = bus.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -207,7 +226,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
          ON CONFLICT (consumer, topic, partition) DO UPDATE
            SET next_offset = GREATEST(${s}.checkpoints.next_offset, EXCLUDED.next_offset),
                applied_until = GREATEST(${s}.checkpoints.applied_until, EXCLUDED.applied_until), updated_at = now()`,
-        [definition.name, group.map((p) => p.topic), group.map((p) => p.partition), group.map((p) => String(p.next)), group.map((p) => p.lastTimestamp)],
+        [consumerName, group.map((p) => p.topic), group.map((p) => p.partition), group.map((p) => String(p.next)), group.map((p) => p.lastTimestamp)],
       );
     });
     metrics.transactions.inc({ projection: label });
@@ -266,6 +285,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     const events: ProjectedEvent[] = [];
     for (const message of batch.messages) {
       if (BigInt(message.offset) < checkpoint) continue;
+      if (options.window && Number(message.timestamp) >= options.window.to) continue;
       if (!topicKey) {
         await deadLetter(topic, partition, message, `no contract for topic ${topic}`);
         continue;
