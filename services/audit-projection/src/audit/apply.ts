@@ -29,7 +29,7 @@ export async function applyAuditBatch(client: PoolClient, schema: string, batch:
     identities: new Map(identities.map((r) => [identityKey(r), r])),
   }, batch, chain);
   // A link whose seq is already stored with another digest is tampering; the database knows, so ask it while storing the links.
-  const conflicts = await insertLinks(client, schema, folded0.links);
+  const conflicts = await insertLinks(client, schema, folded0.links, new Map(sessions.map((r) => [r.session_id, r.last_seq])));
   let folded = folded0;
   if (conflicts.size > 0) {
     chain.conflicts = conflicts;
@@ -83,21 +83,24 @@ async function loadPending(client: PoolClient, schema: string, sessions: Session
   return pending;
 }
 
-/** Stores the links (first one per seq wins) and returns, per session, a link that contradicts one stored before. */
-async function insertLinks(client: PoolClient, schema: string, links: ChainLinkRow[]): Promise<Map<string, { seq: number; eventId: string }>> {
+/**
+ * Stores the links (the first one per seq wins) and returns, per session, a
+ * link that contradicts one stored before. Only a seq up to the session's
+ * last stored seq can be stored already, so only those are checked: a
+ * session's new events cost a plain insert.
+ */
+async function insertLinks(client: PoolClient, schema: string, links: ChainLinkRow[], storedLastSeq: Map<string, number>): Promise<Map<string, { seq: number; eventId: string }>> {
   const conflicts = new Map<string, { seq: number; eventId: string }>();
-  if (links.length === 0) return conflicts;
-  const s = schemaIdent(schema);
-  const { from, select, values } = unnestSource(chainLinksTable, links);
-  // The SELECT sees the table as it was before this statement: only links stored by earlier batches.
-  const { rows } = await client.query<{ session_id: string; seq: number; event_id: string }>(
-    `WITH batch AS (SELECT ${select} FROM ${from}),
-          stored AS (INSERT INTO ${s}.chain_links (session_id, seq, digest, event_id, type) SELECT DISTINCT ON (session_id, seq) * FROM batch
-                     ON CONFLICT (session_id, seq) DO NOTHING RETURNING 1)
-     SELECT b.session_id, b.seq, b.event_id FROM batch b JOIN ${s}.chain_links c USING (session_id, seq)
-      WHERE c.digest <> b.digest ORDER BY b.session_id, b.seq`,
-    values,
-  );
-  for (const r of rows) if (!conflicts.has(r.session_id)) conflicts.set(r.session_id, { seq: r.seq, eventId: r.event_id });
+  const suspects = links.filter((l) => l.seq <= (storedLastSeq.get(l.session_id) ?? 0));
+  if (suspects.length > 0) {
+    const { from, select, values } = unnestSource(chainLinksTable, suspects);
+    const { rows } = await client.query<{ session_id: string; seq: number; event_id: string }>(
+      `SELECT b.session_id, b.seq, b.event_id FROM (SELECT ${select} FROM ${from}) b JOIN ${schemaIdent(schema)}.chain_links c USING (session_id, seq)
+        WHERE c.digest <> b.digest ORDER BY b.session_id, b.seq`,
+      values,
+    );
+    for (const r of rows) if (!conflicts.has(r.session_id)) conflicts.set(r.session_id, { seq: r.seq, eventId: r.event_id });
+  }
+  await upsertRows(client, schema, chainLinksTable, links, 'nothing');
   return conflicts;
 }

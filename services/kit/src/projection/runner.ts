@@ -134,6 +134,8 @@ interface Pending {
   next: bigint;
   /** Kafka timestamp (ms) of the batch's last message. */
   lastTimestamp: number;
+  /** High watermark when the batch left no lag: the partition's end once this commits (transaction markers are never delivered). */
+  end?: bigint;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -234,6 +236,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
       const key = `${p.topic}:${p.partition}`;
       checkpoints.set(key, p.next);
       appliedUntil.set(key, Math.max(appliedUntil.get(key) ?? 0, p.lastTimestamp));
+      if (p.end !== undefined) reachedEnd.set(key, p.end);
     }
     const counts = new Map<string, number>();
     for (const e of events) {
@@ -256,7 +259,15 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
       } catch (err) {
         metrics.errors.inc({ projection: label, kind: 'batch' });
         logger.error({ projection: label, batches: group.length, err: describeError(err) }, 'applying batches failed; they will be retried');
-        for (const p of group) p.reject(err);
+        // Batches already handed back to kafkajs (pipelined) are fetched again from the checkpoint.
+        const failed = [...group, ...queue];
+        queue = [];
+        for (const p of failed) {
+          const key = `${p.topic}:${p.partition}`;
+          queued.delete(key);
+          consumer.seek({ topic: p.topic, partition: p.partition, offset: String(checkpoints.get(key) ?? 0n) });
+          p.reject(err);
+        }
       }
     }
     flushing = false;
@@ -269,13 +280,24 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     });
   }
 
+  /**
+   * Next offset handed to a transaction not committed yet, per partition.
+   * Pipelining: while one transaction is in PostgreSQL, the next fetch is
+   * decoded and queued; eachBatch waits for its own commit only when much is
+   * queued already (back pressure) — checkpoints still move only on commit.
+   */
+  const queued = new Map<string, bigint>();
+  const MAX_QUEUED_EVENTS = 20_000;
+  const queuedEvents = (): number => queue.reduce((n, p) => n + p.events.length, 0);
+
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
-    const checkpoint = checkpoints.get(key) ?? 0n;
+    const inFlight = queued.get(key);
+    const checkpoint = inFlight !== undefined && inFlight > (checkpoints.get(key) ?? 0n) ? inFlight : checkpoints.get(key) ?? 0n;
     const first = batch.messages[0];
     if (!first || !isRunning() || isStale()) return;
-    if (BigInt(first.offset) > checkpoint && !soughtBack.has(`${key}@${checkpoint}`)) {
+    if (inFlight === undefined && BigInt(first.offset) > checkpoint && !soughtBack.has(`${key}@${checkpoint}`)) {
       // The group offset is ahead of the view (e.g. the schema was rebuilt): go back to the checkpoint, once.
       soughtBack.add(`${key}@${checkpoint}`);
       consumer.seek({ topic, partition, offset: String(checkpoint) });
@@ -299,10 +321,15 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     }
     const last = batch.messages[batch.messages.length - 1]!;
     const next = BigInt(last.offset) + 1n;
-    if (next > checkpoint) await enqueue({ topic, partition, events, next, lastTimestamp: Number(last.timestamp) });
+    if (next > checkpoint) {
+      const end = BigInt(batch.offsetLag()) <= 0n ? BigInt(batch.highWatermark) : undefined;
+      const committed = enqueue({ topic, partition, events, next, lastTimestamp: Number(last.timestamp), ...(end !== undefined ? { end } : {}) });
+      queued.set(key, next);
+      committed.then(() => { if (queued.get(key) === next) queued.delete(key); }, () => undefined);
+      if (queuedEvents() > MAX_QUEUED_EVENTS) await committed;
+    }
     resolveOffset(last.offset);
     await consumer.commitOffsets([{ topic, partition, offset: String(next) }]).catch(() => undefined);
-    if (BigInt(batch.offsetLag()) <= 0n) reachedEnd.set(key, BigInt(batch.highWatermark));
     await heartbeat();
   }
 
