@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createCommandGate, createTestBus, inTransaction, migrateProjection, silentLogger, type Bus, type ProjectedEvent } from '@portcullis/kit';
+import { createCommandGate, createTestBus, inTransaction, migrateProjection, projectionMetrics, silentLogger, type Bus, type ProjectedEvent } from '@portcullis/kit';
 import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { newId, nowIso, type EventOf, type TopicKey } from '@portcullis/schemas';
 import { applyAuditBatch } from '../src/audit/apply.ts';
@@ -142,8 +142,12 @@ test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka) equals the 
   assert.equal((await q(`SELECT 1 FROM ${schema}.sessions WHERE integrity <> 'ok'`)).length, 0);
   await live.stop();
   const rebuilt = schemaFor('tiny_rebuilt');
-  const result = await rebuildAuditProjection({ bus, pool, logger: silentLogger(), schema: rebuilt, maxBytesPerPartition: 600, timeoutMs: 120_000 });
+  const metrics = projectionMetrics();
+  const result = await rebuildAuditProjection({ bus, pool, logger: silentLogger(), schema: rebuilt, maxBytesPerPartition: 600, timeoutMs: 120_000, metrics });
   assert.equal(result.events, events.length + 1);
+  // Pipelined batches of one partition that share a transaction leave one checkpoint: no transaction failed on the way.
+  assert.equal((await metrics.errors.get()).values.reduce((n, v) => n + v.value, 0), 0);
+  assert.ok((await metrics.transactions.get()).values[0]!.value > 3, 'many small transactions');
   assert.deepEqual(await dumpView(pool, rebuilt), expected);
 });
 

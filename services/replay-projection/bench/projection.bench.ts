@@ -111,7 +111,8 @@ for (const name of which) {
   const load0 = loadavg()[0]!.toFixed(2);
   const cpu0 = process.cpuUsage();
   const started = Date.now();
-  const projection: RunningProjection = await runProjection({ bus, pool, logger: silentLogger(), schema, definition: timed(definitions[name]!) });
+  const fetchBytes = process.env.PORTCULLIS_BENCH_FETCH_BYTES ? { maxBytesPerPartition: Number(process.env.PORTCULLIS_BENCH_FETCH_BYTES) } : {};
+  const projection: RunningProjection = await runProjection({ bus, pool, logger: silentLogger(), schema, definition: timed(definitions[name]!), ...fetchBytes });
   await new Promise((r) => setTimeout(r, 1500));
   const lagSample = (await projection.refreshStatus()).lag;
   await projection.catchUp(600_000);

@@ -217,6 +217,8 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
 
   async function commit(group: Pending[]): Promise<void> {
     const events = group.flatMap((p) => p.events);
+    // One checkpoint row per partition (pipelined batches of one partition can share a transaction): the last one.
+    const marks = [...new Map(group.map((p) => [`${p.topic}:${p.partition}`, p])).values()];
     await inTransaction(pool, async (client) => {
       // One writer per view at a time: a session's events come from several topics and partitions.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`portcullis-projection:${schema}:${definition.name}`]);
@@ -228,7 +230,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
          ON CONFLICT (consumer, topic, partition) DO UPDATE
            SET next_offset = GREATEST(${s}.checkpoints.next_offset, EXCLUDED.next_offset),
                applied_until = GREATEST(${s}.checkpoints.applied_until, EXCLUDED.applied_until), updated_at = now()`,
-        [consumerName, group.map((p) => p.topic), group.map((p) => p.partition), group.map((p) => String(p.next)), group.map((p) => p.lastTimestamp)],
+        [consumerName, marks.map((p) => p.topic), marks.map((p) => p.partition), marks.map((p) => String(p.next)), marks.map((p) => p.lastTimestamp)],
       );
     });
     metrics.transactions.inc({ projection: label });
