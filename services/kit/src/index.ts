@@ -7,3 +7,4 @@ export * from './identity/index.ts';
 export * from './masking/index.ts';
 export * from './session-record.ts';
 export * from './projection/index.ts';
+export * from './error-body.ts';

@@ -1,7 +1,8 @@
 /** Request and response schemas of the query API. A response lists its fields: anything else stays out of the answer. */
 import { z } from 'zod';
+import { ErrorBody } from '@portcullis/kit';
 
-export const ErrorBody = z.object({ code: z.string(), message: z.string() });
+export { ErrorBody };
 
 const ts = z.string().describe('ISO 8601 timestamp');
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
