@@ -18,6 +18,7 @@ import { logDir, repoRoot } from './paths.ts';
 import { seedDemoDatabase } from './demo/seed.ts';
 import { DEMO_PG_PORT, writeDemoConfig } from './demo/config.ts';
 import { portOpen, waitUntil } from './processes.ts';
+import { postgresUrl } from './postgres.ts';
 
 const pad = (s: string): string => s.padEnd(18);
 
@@ -64,7 +65,8 @@ const services: Service[] = [
   {
     name: 'projections',
     main: 'services/replay-projection/src/main.ts',
-    env: { PORTCULLIS_QUERY_API_ALL: '1' },
+    // The projections' database: the local cluster's (the projections themselves know no default).
+    env: { PORTCULLIS_QUERY_API_ALL: '1', PORTCULLIS_PG_URL: process.env.PORTCULLIS_PG_URL || postgresUrl('portcullis') },
     ready: () => portOpen(8090),
     detail: 'audit + replay projections, query API http://127.0.0.1:8090 (/docs/json)',
   },

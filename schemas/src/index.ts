@@ -7,3 +7,5 @@ export * from './policies.ts';
 export * from './topics.ts';
 export * from './hash-chain.ts';
 export * from './ids.ts';
+export * from './command-text.ts';
+export * from './approval-outcome.ts';

@@ -13,7 +13,7 @@
  * and ignores anything after it, counts each approver once, and decide
  * answers a repeat of what already happened with no events.
  */
-import type { ApprovalsTopicEvent, ApprovalRequested, Identity } from '@portcullis/schemas';
+import { foldApprovalOutcome, isApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type ApprovalRequested, type Identity } from '@portcullis/schemas';
 import { PortcullisError } from '@portcullis/kit';
 
 export type ApprovalStatus = 'pending' | 'granted' | 'denied' | 'expired' | 'cancelled';
@@ -25,14 +25,8 @@ export interface Vote {
   at: string;
 }
 
-export interface Outcome {
-  at: string;
-  /** Who decided: the approvers of a grant, the approver of a denial. */
-  by: string[];
-  comment?: string;
-  /** Why a cancellation happened. */
-  reason?: string;
-}
+/** The standing outcome, by the rule every reader of the log shares (schemas/src/approval-outcome.ts). */
+export type Outcome = ApprovalOutcome;
 
 export type ApprovalState =
   | { status: 'unknown' }
@@ -109,27 +103,17 @@ export function evolve(state: ApprovalState, event: ApprovalsTopicEvent): Approv
     // A replayed request never resets an approval already under way.
     return state.status === 'unknown' ? { status: 'pending', request: event, votes: [] } : state;
   }
-  // Outcomes for an approval we never saw requested, and anything after the first outcome, change nothing.
-  if (state.status !== 'pending') return state;
-  switch (event.type) {
-    case 'ApprovalVoteRecorded': {
-      const key = identityKey(event.approver);
-      if (state.votes.some((v) => identityKey(v.approver) === key)) return state;
-      return { ...state, votes: [...state.votes, { approver: event.approver, at: event.occurredAt, ...(event.comment ? { comment: event.comment } : {}) }] };
-    }
-    case 'ApprovalGranted':
-      return { ...state, status: 'granted', outcome: { at: event.occurredAt, by: event.approvers, ...(event.comment ? { comment: event.comment } : {}) } };
-    case 'ApprovalDenied':
-      return { ...state, status: 'denied', outcome: { at: event.occurredAt, by: [event.approver], ...(event.comment ? { comment: event.comment } : {}) } };
-    case 'ApprovalExpired':
-      return { ...state, status: 'expired', outcome: { at: event.occurredAt, by: [] } };
-    case 'ApprovalCancelled':
-      return { ...state, status: 'cancelled', outcome: { at: event.occurredAt, by: [], reason: event.reason } };
-    default: {
-      const never: never = event;
-      throw new Error(`unhandled approval event ${(never as { type: string }).type}`);
-    }
+  // Outcomes for an approval we never saw requested change nothing; of the others the first in the log decides.
+  if (state.status === 'unknown') return state;
+  if (isApprovalOutcome(event)) {
+    const outcome = foldApprovalOutcome(state.outcome, event);
+    return outcome === state.outcome || !outcome ? state : { ...state, status: outcome.status, outcome };
   }
+  // A vote after the outcome changes nothing.
+  if (state.status !== 'pending') return state;
+  const key = identityKey(event.approver);
+  if (state.votes.some((v) => identityKey(v.approver) === key)) return state;
+  return { ...state, votes: [...state.votes, { approver: event.approver, at: event.occurredAt, ...(event.comment ? { comment: event.comment } : {}) }] };
 }
 
 /** Gives decided events their envelope: an id and the time of the command. */

@@ -59,6 +59,10 @@ export function viewOf(state: KnownApproval): ApprovalView {
     expiresAt: request.expiresAt,
     policyVersion: request.policyVersion,
     votes: state.votes.map((v) => ({ approver: person(v.approver), at: v.at, ...(v.comment ? { comment: v.comment } : {}) })),
-    ...(state.outcome ? { outcome: state.outcome } : {}),
+    ...(state.outcome ? { outcome: outcomeView(state.outcome) } : {}),
   };
+}
+
+function outcomeView({ at, by, comment, reason }: NonNullable<KnownApproval['outcome']>): NonNullable<ApprovalView['outcome']> {
+  return { at, by, ...(comment ? { comment } : {}), ...(reason ? { reason } : {}) };
 }

@@ -150,3 +150,14 @@ describe('approval decider', () => {
     assert.equal(state.outcome?.comment, 'no');
   });
 });
+
+describe('the first outcome in the log decides (the rule the PDP and the audit share)', () => {
+  it('given granted, then a racing expiry with a later time: the approval stays granted', () => {
+    const grant = stampEvents([{ type: 'ApprovalGranted', ...base, approvers: ['alice'] }], before, id)[0]!;
+    const expiry = stampEvents([{ type: 'ApprovalExpired', ...base }], after, id)[0]!;
+    const state = [requested(), grant, expiry].reduce<ApprovalState>(evolve, initialState);
+    assert.equal(state.status, 'granted');
+    const outcome = 'outcome' in state ? state.outcome : undefined;
+    assert.deepEqual([outcome?.eventId, outcome?.by], [grant.eventId, ['alice']]);
+  });
+});

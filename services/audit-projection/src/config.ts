@@ -1,10 +1,13 @@
-import { intSetting } from '@portcullis/kit';
-import { postgresUrl } from '@portcullis/infra';
+import { intSetting, PortcullisError } from '@portcullis/kit';
 
-/** Settings of the projection and query API processes (docs/projections.md#running). */
+/** Settings of the projection and query API processes (docs/projections.md#processes). */
 export function queryConfigFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  const pgUrl = env.PORTCULLIS_PG_URL;
+  if (!pgUrl) {
+    throw new PortcullisError('PCL_ERR_CONFIG', 'PORTCULLIS_PG_URL is not set: the projections need the PostgreSQL database of their views (npm start sets it for the local stack)');
+  }
   return {
-    pgUrl: env.PORTCULLIS_PG_URL || postgresUrl('portcullis'),
+    pgUrl,
     apiPort: intSetting(env, 'PORTCULLIS_API_PORT', 8090),
     apiHost: env.PORTCULLIS_API_HOST || '127.0.0.1',
     oidcIssuer: env.PORTCULLIS_OIDC_ISSUER || 'http://127.0.0.1:9400',

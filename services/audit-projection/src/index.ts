@@ -1,7 +1,4 @@
-export { startAuditProjection, rebuildAuditProjection, rebuildProjection, DEFAULT_AUDIT_SCHEMA, type StartProjectionOptions } from './projection.ts';
-export { runProjection, migrateProjection, oneOffGroup, type ProjectionDefinition, type ProjectedEvent, type RunningProjection } from './projection-runner.ts';
-export { projectionMetrics, type ProjectionMetrics } from './metrics.ts';
-export { createPool, inTransaction, schemaIdent, type Pool, type PoolClient } from './db.ts';
+export { startAuditProjection, rebuildAuditProjection, DEFAULT_AUDIT_SCHEMA } from './projection.ts';
 export { auditProjection, AUDIT_TOPICS } from './audit/tables.ts';
 export { continueChain } from './audit/integrity.ts';
 export * from './audit/evolve.ts';
@@ -10,3 +7,4 @@ export { buildApp, type QueryApiDeps } from './api/app.ts';
 export { queryConfigFromEnv } from './config.ts';
 export { parseDuration, pointInTime } from './api/durations.ts';
 export { ErrorBody } from './api/schemas.ts';
+export { pruneAudit, rebuildAuditWindow, type Pruned } from './retention.ts';

@@ -1,44 +1,11 @@
-import type { Bus, Logger } from '@portcullis/kit';
-import { schemaIdent, type Pool } from './db.ts';
-import type { ProjectionMetrics } from './metrics.ts';
-import { oneOffGroup, runProjection, type ProjectionDefinition, type RunningProjection } from './projection-runner.ts';
+import { rebuildProjection, runProjection, type RunningProjection, type StartProjectionOptions } from '@portcullis/kit';
 import { auditProjection } from './audit/tables.ts';
 
 export const DEFAULT_AUDIT_SCHEMA = 'audit';
 
-export interface StartProjectionOptions {
-  bus: Bus;
-  pool: Pool;
-  logger: Logger;
-  /** PostgreSQL schema of the view; tests use one each. */
-  schema?: string;
-  metrics?: ProjectionMetrics;
-  groupId?: string;
-}
-
 /** The audit view: sessions, commands with verdict and outcome, approvals, identities, integrity per session. */
 export function startAuditProjection(options: StartProjectionOptions): Promise<RunningProjection> {
   return runProjection({ ...options, schema: options.schema ?? DEFAULT_AUDIT_SCHEMA, definition: auditProjection });
-}
-
-/**
- * Drops a projection's schema and builds it again from offset 0, with a
- * Kafka group of its own, and returns once it has caught up with the topics.
- * Stop the live projection first (or let it follow: its writes are idempotent
- * and the checkpoints written here are ahead of its own).
- */
-export async function rebuildProjection(options: StartProjectionOptions & { definition: ProjectionDefinition; schema: string; timeoutMs?: number }): Promise<{ events: number; ms: number }> {
-  const started = Date.now();
-  await options.pool.query(`DROP SCHEMA IF EXISTS ${schemaIdent(options.schema)} CASCADE`);
-  const running = await runProjection({ ...options, groupId: options.groupId ?? oneOffGroup(options.definition.name) });
-  try {
-    await running.catchUp(options.timeoutMs ?? 600_000);
-    const processed = await running.metrics.eventsProcessed.get();
-    const events = processed.values.filter((v) => v.labels.projection === options.definition.name).reduce((n, v) => n + v.value, 0);
-    return { events, ms: Date.now() - started };
-  } finally {
-    await running.stop();
-  }
 }
 
 export function rebuildAuditProjection(options: StartProjectionOptions & { timeoutMs?: number }): Promise<{ events: number; ms: number }> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createTestBus, eventually, silentLogger, type Bus } from '@portcullis/kit';
 import { auditProjection } from '../src/audit/tables.ts';
 import { rebuildAuditProjection, startAuditProjection } from '../src/projection.ts';
-import type { RunningProjection } from '../src/projection-runner.ts';
+import type { RunningProjection } from '@portcullis/kit';
 import { CraftedSession, dropSchema, dumpView, testPool, testSchema } from './support.ts';
 import { publishAll } from './publish.ts';
 

@@ -11,9 +11,9 @@ import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
 import { policyStateFromDocument } from '@portcullis/policy-decision';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/api/app.ts';
-import { inTransaction, schemaIdent } from '../src/db.ts';
-import { migrateProjection, type ProjectedEvent } from '../src/projection-runner.ts';
-import { applyAuditBatch, auditProjection } from '../src/audit/tables.ts';
+import { inTransaction, migrateProjection, schemaIdent, type ProjectedEvent } from '@portcullis/kit';
+import { auditProjection } from '../src/audit/tables.ts';
+import { applyAuditBatch } from '../src/audit/apply.ts';
 import { alice, CraftedSession, dropSchema, ISSUER, testPool, testSchema } from './support.ts';
 
 const pool = testPool();

@@ -7,3 +7,5 @@ export * from './identity/index.ts';
 export * from './masking/index.ts';
 export * from './session-record.ts';
 export * from './postgres/index.ts';
+export * from './projection/index.ts';
+export * from './error-body.ts';

@@ -11,8 +11,12 @@
  */
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import {
+  commandText,
+  decidesApproval,
+  foldApprovalOutcome,
   newId,
   nowIso,
+  type ApprovalOutcome,
   type ApprovalRequested,
   type ApprovalsTopicEvent,
   type CommandRequested,
@@ -71,14 +75,16 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     }
     policy = next;
   }, { name: 'pdp-policies' });
-  // The first outcome of an approval in the log decides it; any later one (two expirers, a cancel after a
-  // grant) is ignored. `firstOutcome` comes from the log (approvals are keyed by id, so one partition
-  // holds all of an approval's events in order); `closed` from this run's own final verdicts.
-  const firstOutcome = new Map<string, bigint>();
+  // The first outcome of an approval in the log decides it (foldApprovalOutcome, the rule the approvals
+  // service and the audit share); any later one (two expirers, a cancel after a grant) is ignored.
+  // `outcomes` comes from the log (approvals are keyed by id, so one partition holds all of an approval's
+  // events in order); `closed` from this run's own final verdicts.
+  const outcomes = new Map<string, ApprovalOutcome>();
   const closed = new Set<string>();
   const approvalsFollower: Follower = await followTopic(bus, 'approvals', (event, { offset }) => {
     if (event.type === 'ApprovalRequested') held.set(event.approvalId, { request: event, sessionId: event.sessionId });
-    else if (event.type !== 'ApprovalVoteRecorded' && !firstOutcome.has(event.approvalId)) firstOutcome.set(event.approvalId, BigInt(offset));
+    const outcome = foldApprovalOutcome(outcomes.get(event.approvalId), event, offset);
+    if (outcome) outcomes.set(event.approvalId, outcome);
   }, { name: 'pdp-approvals' });
   await Promise.all([policyFollower.caughtUp, approvalsFollower.caughtUp]);
   logger.info({ version: policy.version }, 'policy state loaded');
@@ -124,7 +130,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
         commandId: command.commandId,
         identity: command.identity,
         resource: command.resource,
-        commandText: commandText(command),
+        commandText: commandText(command.command),
         ruleId: decision.approval.ruleId,
         approverGroups: decision.approval.approverGroups,
         quorum: decision.approval.quorum,
@@ -146,8 +152,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
       return [];
     }
     if (event.type === 'ApprovalVoteRecorded') return [];
-    const first = firstOutcome.get(event.approvalId);
-    if (closed.has(event.approvalId) || (first !== undefined && first < BigInt(offset))) {
+    if (closed.has(event.approvalId) || !decidesApproval(outcomes.get(event.approvalId), event, offset)) {
       logger.info({ approvalId: event.approvalId, type: event.type }, 'approval already decided; later outcome ignored');
       return [];
     }
@@ -297,25 +302,6 @@ function verdictOf(sessionId: string, commandId: string, decision: Decision, app
     classes: decision.classes,
     ...(decision.syntaxError ? { syntaxError: decision.syntaxError } : {}),
   };
-}
-
-export function commandText(command: CommandRequested): string {
-  const c = command.command;
-  switch (c.kind) {
-    case 'sql':
-      return c.text;
-    case 'shell':
-      return c.commandLine;
-    case 'http': {
-      // Approvers must see who the request would act as, not only what it asks.
-      const acting = Object.entries(c.headers).filter(([name]) => name.toLowerCase().startsWith('impersonate-'));
-      return [`${c.method} ${c.path}${c.query ? `?${c.query}` : ''}`, ...acting.map(([name, value]) => `${name}: ${value}`)].join('\n');
-    }
-    default: {
-      const never: never = c;
-      return String(never);
-    }
-  }
 }
 
 /** Reads sessionId and commandId out of a wire-format value whose payload failed validation. */

@@ -182,8 +182,8 @@ test('only a rule that names a class admits it; verbs "*" or a rule without cond
 });
 
 test('approvers see whom a held request would act as', async () => {
-  const { commandText } = await import('../src/service.ts');
+  const { commandText } = await import('@portcullis/schemas');
   const held = command(httpCommand('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale', { 'content-type': 'application/merge-patch+json', 'impersonate-user': 'dev-ann', 'impersonate-group': 'developers' }), { identity: agent, resource: cluster });
-  assert.equal(commandText(held), 'PATCH /apis/apps/v1/namespaces/shop/deployments/web/scale\nimpersonate-user: dev-ann\nimpersonate-group: developers');
-  assert.equal(commandText(command(httpCommand('GET', '/api/v1/pods?limit=5'))), 'GET /api/v1/pods?limit=5');
+  assert.equal(commandText(held.command), 'PATCH /apis/apps/v1/namespaces/shop/deployments/web/scale\nimpersonate-user: dev-ann\nimpersonate-group: developers');
+  assert.equal(commandText(command(httpCommand('GET', '/api/v1/pods?limit=5')).command), 'GET /api/v1/pods?limit=5');
 });

@@ -2,3 +2,4 @@ export { startReplayProjection, rebuildReplayProjection, DEFAULT_REPLAY_SCHEMA }
 export { replayProjection, REPLAY_TOPICS } from './tables.ts';
 export { replayRoutes, TranscriptSchema } from './routes.ts';
 export { buildTranscript, renderPsql, renderCast, psqlTable, decisionLine, type Transcript, type TranscriptEntry } from './transcript.ts';
+export { transcriptRows, type TranscriptEventRow } from './rows.ts';

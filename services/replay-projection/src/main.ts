@@ -5,9 +5,9 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, followTopic } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
-import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
+import { buildApp, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
 import { startReplayProjection } from './projection.ts';
 
@@ -24,6 +24,8 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  // asOf covers the views this process builds (both with PORTCULLIS_QUERY_API_ALL=1, the setup npm start runs).
+  status: () => [replay.status(), ...(audit ? [audit.status()] : [])],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
   routes: [replayRoutes({ pool, schema: config.replaySchema })],
 });

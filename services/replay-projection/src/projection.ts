@@ -1,4 +1,4 @@
-import { runProjection, rebuildProjection, type RunningProjection, type StartProjectionOptions } from '@portcullis/audit-projection';
+import { rebuildProjection, runProjection, type RunningProjection, type StartProjectionOptions } from '@portcullis/kit';
 import { replayProjection } from './tables.ts';
 
 export const DEFAULT_REPLAY_SCHEMA = 'replay';

@@ -2,8 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PortcullisError } from '@portcullis/kit';
-import { ErrorBody, schemaIdent, type Pool } from '@portcullis/audit-projection';
+import { ErrorBody, PortcullisError, schemaIdent, type Pool } from '@portcullis/kit';
 import type { OutputRecorded } from '@portcullis/schemas';
 import { buildTranscript, renderCast, renderPsql, type Transcript } from './transcript.ts';
 

@@ -3,9 +3,11 @@
  * (chained session events, commands and their verdicts) keyed by event id;
  * the transcript is assembled in seq order when read (transcript.ts), so the
  * arrival order of events never matters and applying one twice is a no-op.
+ * A batch is written with one set-based statement.
  */
 import type { TopicKey } from '@portcullis/schemas';
-import { schemaIdent, type PoolClient, type ProjectedEvent, type ProjectionDefinition } from '@portcullis/audit-projection';
+import { schemaIdent, upsertRows, type PoolClient, type ProjectedEvent, type ProjectionDefinition, type TableShape } from '@portcullis/kit';
+import { transcriptRows, type TranscriptEventRow } from './rows.ts';
 
 export const REPLAY_TOPICS: TopicKey[] = ['commands', 'verdicts', 'sessionEvents'];
 
@@ -18,19 +20,19 @@ export async function migrateReplay(client: PoolClient, schema: string): Promise
     CREATE INDEX IF NOT EXISTS transcript_events_session ON ${s}.transcript_events (session_id, seq);`);
 }
 
+export const transcriptEventsTable: TableShape<TranscriptEventRow> = {
+  table: 'transcript_events',
+  key: ['event_id'],
+  columns: [
+    { name: 'event_id', type: 'text' }, { name: 'session_id', type: 'text' }, { name: 'type', type: 'text' }, { name: 'seq', type: 'int' },
+    { name: 'command_id', type: 'text' }, { name: 'occurred_at', type: 'timestamptz' }, { name: 'body', type: 'jsonb' },
+  ],
+};
+
 export async function applyReplayBatch(client: PoolClient, schema: string, batch: ProjectedEvent[]): Promise<void> {
-  const rows = batch.map(({ event }) => ({
-    event_id: event.eventId, session_id: event.sessionId, type: event.type, seq: 'seq' in event ? event.seq : null,
-    command_id: 'commandId' in event ? event.commandId ?? null : null, occurred_at: event.occurredAt, body: event,
-  }));
-  if (rows.length === 0) return;
-  const s = schemaIdent(schema);
-  await client.query(
-    `INSERT INTO ${s}.transcript_events (event_id, session_id, type, seq, command_id, occurred_at, body)
-     SELECT event_id, session_id, type, seq, command_id, occurred_at, body FROM json_populate_recordset(NULL::${s}.transcript_events, $1::json)
-     ON CONFLICT (event_id) DO NOTHING`,
-    [JSON.stringify(rows)],
-  );
+  await upsertRows(client, schema, transcriptEventsTable, transcriptRows(batch.map((b) => b.event)), 'nothing');
 }
 
-export const replayProjection: ProjectionDefinition = { name: 'replay', topics: REPLAY_TOPICS, migrate: migrateReplay, apply: applyReplayBatch };
+export const replayProjection: ProjectionDefinition = {
+  name: 'replay', topics: REPLAY_TOPICS, tables: ['transcript_events'], migrate: migrateReplay, apply: applyReplayBatch,
+};

@@ -3,7 +3,7 @@
  * aligned output with the gateway's decisions marked, and asciicast v2.
  */
 import type { CommandRequested, OutputRecorded, SessionTopicEvent, VerdictIssued } from '@portcullis/schemas';
-import { commandText } from '@portcullis/audit-projection';
+import { commandText } from '@portcullis/schemas';
 
 type Stored = SessionTopicEvent | CommandRequested | VerdictIssued;
 

@@ -1,8 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestBus, createIdentityVerifier, silentLogger } from '@portcullis/kit';
+import { createPool, createTestBus, createIdentityVerifier, schemaIdent, silentLogger } from '@portcullis/kit';
 import { issueHumanToken } from '@portcullis/infra';
-import { buildApp, createPool, schemaIdent } from '@portcullis/audit-projection';
+import { buildApp } from '@portcullis/audit-projection';
 import { postgresUrl } from '@portcullis/infra';
 import { newId, SessionChain } from '@portcullis/schemas';
 import { randomBytes } from 'node:crypto';

@@ -8,14 +8,14 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
-import { PortcullisError, isPortcullisError, type IdentityVerifier, type Logger } from '@portcullis/kit';
+import { PortcullisError, isPortcullisError, type IdentityVerifier, type Logger, type ProjectionStatus } from '@portcullis/kit';
 import type { Identity } from '@portcullis/schemas';
 import type { PolicyState } from '@portcullis/policy-decision';
-import { schemaIdent, type Pool } from '../db.ts';
+import { schemaIdent, type Pool } from '@portcullis/kit';
 import { commandsQuery, decodeCursor, encodeCursor, sessionsQuery } from './queries.ts';
 import {
   CommandItem, CommandQuery, ErrorBody, ExportQuery, IdentityItem, IdentityQuery, OverprivilegedAnswer, OverprivilegedQuery, Page,
-  SessionDetail, SessionItem, SessionQuery,
+  SessionDetail, SessionItem, SessionQuery, StatusAnswer,
 } from './schemas.ts';
 import { toCommandItem, toSessionItem } from './mappers.ts';
 import { exportCommands } from './export.ts';
@@ -33,6 +33,8 @@ export interface QueryApiDeps {
   /** Registries served at /metrics. */
   metrics?: Registry[];
   logger?: Logger;
+  /** How current the views this process serves are (the running projections' status); without it `asOf` is null. */
+  status?: () => ProjectionStatus[];
   /** More routes under the same authentication (e.g. the replay API). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
@@ -43,7 +45,14 @@ declare module 'fastify' {
   }
 }
 
-const PUBLIC = new Set(['/metrics', '/docs/json', '/health']);
+const PUBLIC = new Set(['/metrics', '/docs/json', '/health', '/status']);
+export const AS_OF_HEADER = 'portcullis-as-of';
+
+/** The oldest `asOf` of the views: every event written before it is in all of them. */
+export function viewAsOf(statuses: ProjectionStatus[]): string | null {
+  if (statuses.length === 0 || statuses.some((s) => s.asOf === null)) return null;
+  return statuses.map((s) => s.asOf!).sort()[0]!;
+}
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
 export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
@@ -87,7 +96,18 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     req.caller = caller;
   });
 
+  const asOf = (): string | null => viewAsOf(deps.status?.() ?? []);
+  // Every answer says how current the view behind it is.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const at = asOf();
+    if (at) reply.header(AS_OF_HEADER, at);
+    return payload;
+  });
+
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/status', {
+    schema: { description: 'How current the views are: lag per partition, seconds behind the newest event, asOf', response: { 200: StatusAnswer } },
+  }, async () => ({ asOf: asOf(), projections: deps.status?.() ?? [] }));
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -105,7 +125,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     const { rows } = await deps.pool.query(q.text, q.values);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(toSessionItem), nextCursor: rows.length > limit && last ? encodeCursor(last.at_key, last.session_id) : null };
+    return { items: page.map(toSessionItem), nextCursor: rows.length > limit && last ? encodeCursor(last.at_key, last.session_id) : null, asOf: asOf() };
   });
 
   app.get('/sessions/:id', {
@@ -127,7 +147,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     const { rows } = await deps.pool.query(q.text, q.values);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(toCommandItem), nextCursor: rows.length > limit && last ? encodeCursor(last.at_key, last.command_id) : null };
+    return { items: page.map(toCommandItem), nextCursor: rows.length > limit && last ? encodeCursor(last.at_key, last.command_id) : null, asOf: asOf() };
   });
 
   app.get('/commands/export', {

@@ -5,31 +5,45 @@
  * million-row export holds one page in memory.
  */
 import { Readable } from 'node:stream';
-import type { Pool } from '../db.ts';
+import type { Pool } from '@portcullis/kit';
 import { commandsQuery, type CommandFilter } from './queries.ts';
 import { CommandItem } from './schemas.ts';
 import { CSV_COLUMNS, csvField, toCommandItem } from './mappers.ts';
 
 const PAGE = 2000;
+/** The first page is small (and a plain keyset query) so the export starts answering at once. */
+const FIRST_PAGE = 100;
 
 export function exportCommands(pool: Pool, schema: string, filter: CommandFilter, format: 'ndjson' | 'csv'): Readable {
   async function* rows(): AsyncGenerator<string> {
     const client = await pool.connect();
     let ok = false;
     try {
-      await client.query('BEGIN READ ONLY');
-      const q = commandsQuery(schema, filter, undefined, undefined);
-      await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${q.text}`, q.values);
-      if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-      for (;;) {
-        const { rows: page } = await client.query(`FETCH ${PAGE} FROM export_cursor`);
-        if (page.length === 0) break;
+      // One snapshot for the whole export: the first page by the list's own keyset query (an index range scan
+      // that answers in milliseconds), the rest through a cursor that continues after its last row.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query('SET LOCAL cursor_tuple_fraction = 0.001');
+      const render = (page: Record<string, unknown>[]): string => {
         let chunk = '';
         for (const r of page) {
           if (format === 'ndjson') chunk += `${JSON.stringify(CommandItem.parse(toCommandItem(r)))}\n`;
           else chunk += `${CSV_COLUMNS.map((c) => csvField(r[c])).join(',')}\r\n`;
         }
-        yield chunk;
+        return chunk;
+      };
+      if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
+      const first = commandsQuery(schema, filter, undefined, FIRST_PAGE);
+      const { rows: page0 } = await client.query(first.text, first.values);
+      if (page0.length > 0) yield render(page0);
+      const last = page0[page0.length - 1];
+      if (page0.length === FIRST_PAGE && last) {
+        const rest = commandsQuery(schema, filter, { at: last.at_key, id: last.command_id }, undefined);
+        await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${rest.text}`, rest.values);
+        for (;;) {
+          const { rows: page } = await client.query(`FETCH ${PAGE} FROM export_cursor`);
+          if (page.length === 0) break;
+          yield render(page);
+        }
       }
       await client.query('COMMIT');
       ok = true;

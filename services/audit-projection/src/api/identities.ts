@@ -4,7 +4,7 @@
  * (docs/projections.md#overprivileged).
  */
 import type { PolicyState } from '@portcullis/policy-decision';
-import type { Pool } from '../db.ts';
+import type { Pool } from '@portcullis/kit';
 import { pointInTime, parseDuration } from './durations.ts';
 import { Where } from './queries.ts';
 

@@ -1,7 +1,8 @@
 /** Request and response schemas of the query API. A response lists its fields: anything else stays out of the answer. */
 import { z } from 'zod';
+import { ErrorBody } from '@portcullis/kit';
 
-export const ErrorBody = z.object({ code: z.string(), message: z.string() });
+export { ErrorBody };
 
 const ts = z.string().describe('ISO 8601 timestamp');
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
@@ -87,7 +88,21 @@ export const SessionItem = z.object({
   flaggedCount: z.number(),
 });
 
-export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+/** How current the view is: every event written before `asOf` is in it (null: the view's freshness is unknown to this process). */
+const asOf = z.string().nullable().describe('every event written before this instant is in the view (also in the Portcullis-As-Of header)');
+export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable(), asOf });
+
+const PartitionStatus = z.object({
+  topic: z.string(), partition: z.number().int(), position: z.string(), end: z.string(), lag: z.number().int(),
+  secondsBehind: z.number(), appliedUntil: z.string().nullable(),
+});
+export const StatusAnswer = z.object({
+  asOf,
+  projections: z.array(z.object({
+    projection: z.string(), sampledAt: z.string().nullable(), lag: z.number().int().describe('events not applied yet'),
+    secondsBehind: z.number().describe('0 when caught up, else the age of the last event applied'), asOf, partitions: z.array(PartitionStatus),
+  })),
+});
 
 export const SessionDetail = SessionItem.extend({ commands: z.array(CommandItem) });
 

@@ -6,9 +6,11 @@
  * compete (two verdicts for one command: the provisional hold and the final
  * one) the winner is chosen by the events themselves — final before
  * provisional, then later `occurredAt`, then larger event id — never by
- * arrival order. Applying an event twice changes nothing.
+ * arrival order. An approval's outcome follows the rule every reader of the
+ * log shares (foldApprovalOutcome): the first outcome in log order decides.
+ * Applying an event twice changes nothing.
  */
-import type { ApprovalsTopicEvent, CommandRequested, Identity, SessionTopicEvent, VerdictIssued } from '@portcullis/schemas';
+import { commandText, foldApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type CommandRequested, type Identity, type SessionTopicEvent, type VerdictIssued } from '@portcullis/schemas';
 import type { ApprovalRow, CommandRow, IdentityRow, SessionRow } from './rows.ts';
 
 const time = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
@@ -81,20 +83,6 @@ export function emptyCommand(commandId: string, sessionId: string): CommandRow {
   };
 }
 
-/** The text a person would recognise: SQL, the shell command line, or the HTTP request line. */
-export function commandText(command: CommandRequested['command']): string {
-  switch (command.kind) {
-    case 'sql':
-      return command.text;
-    case 'shell':
-      return command.commandLine;
-    case 'http':
-      return `${command.method} ${command.path}${command.query ? `?${command.query}` : ''}`;
-    default:
-      return assertNever(command);
-  }
-}
-
 type CommandContributor = CommandRequested | VerdictIssued | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
 
 export function evolveCommand(row: CommandRow | undefined, event: CommandContributor): CommandRow {
@@ -145,16 +133,13 @@ export function emptyApproval(approvalId: string, sessionId: string): ApprovalRo
   return {
     approval_id: approvalId, command_id: null, session_id: sessionId, requested_at: null, requester_subject: null, requester_issuer: null,
     resource: null, command_text: null, rule_id: null, approver_groups: null, quorum: null, expires_at: null, reason: null, status: 'pending',
-    status_at: null, status_event_id: null, decided_by: null, votes: [], comment: null,
+    status_at: null, status_event_id: null, status_offset: null, decided_by: null, votes: [], comment: null,
   };
 }
 
-export function evolveApproval(row: ApprovalRow | undefined, event: ApprovalsTopicEvent): ApprovalRow {
+/** `offset`: the event's offset in its approvals partition (all of an approval's events share one), which orders outcomes. */
+export function evolveApproval(row: ApprovalRow | undefined, event: ApprovalsTopicEvent, offset?: string): ApprovalRow {
   const a = { ...(row ?? emptyApproval(event.approvalId, event.sessionId)) };
-  const settle = (status: ApprovalRow['status'], decidedBy: string[] | null, comment: string | null): void => {
-    if (!supersedes(event.occurredAt, event.eventId, a.status_at, a.status_event_id)) return;
-    Object.assign(a, { status, status_at: event.occurredAt, status_event_id: event.eventId, decided_by: decidedBy, comment });
-  };
   switch (event.type) {
     case 'ApprovalRequested':
       Object.assign(a, {
@@ -167,21 +152,30 @@ export function evolveApproval(row: ApprovalRow | undefined, event: ApprovalsTop
       a.votes = [...new Set([...a.votes, event.approver.subject])].sort();
       break;
     case 'ApprovalGranted':
-      settle('granted', event.approvers, event.comment ?? null);
-      break;
     case 'ApprovalDenied':
-      settle('denied', [event.approver], event.comment ?? null);
-      break;
     case 'ApprovalExpired':
-      settle('expired', null, null);
+    case 'ApprovalCancelled': {
+      const standing = standingOutcome(a);
+      const outcome = foldApprovalOutcome(standing, event, offset);
+      if (outcome && outcome !== standing) {
+        Object.assign(a, {
+          status: outcome.status, status_at: outcome.at, status_event_id: outcome.eventId, status_offset: outcome.offset ?? null,
+          decided_by: outcome.status === 'granted' || outcome.status === 'denied' ? outcome.by : null,
+          comment: outcome.comment ?? outcome.reason ?? null,
+        });
+      }
       break;
-    case 'ApprovalCancelled':
-      settle('cancelled', null, event.reason);
-      break;
+    }
     default:
       assertNever(event);
   }
   return a;
+}
+
+/** The outcome an approval row holds, in the shared fold's terms. */
+function standingOutcome(a: ApprovalRow): ApprovalOutcome | undefined {
+  if (a.status === 'pending' || a.status_event_id === null || a.status_at === null) return undefined;
+  return { status: a.status, eventId: a.status_event_id, at: a.status_at, by: a.decided_by ?? [], ...(a.status_offset !== null ? { offset: String(a.status_offset) } : {}) };
 }
 
 export function evolveIdentity(row: IdentityRow | undefined, identity: Identity, at: string, eventId: string): IdentityRow {

@@ -83,6 +83,8 @@ export interface ApprovalRow {
   status: 'pending' | 'granted' | 'denied' | 'expired' | 'cancelled';
   status_at: string | null;
   status_event_id: string | null;
+  /** Offset of the deciding outcome in its approvals partition: the first outcome in log order decides. */
+  status_offset: string | null;
   decided_by: string[] | null;
   votes: string[];
   comment: string | null;
@@ -100,11 +102,18 @@ export interface IdentityRow {
   profile_event_id: string;
 }
 
-export interface ChainEventRow {
+/** One chained event's place in its session's chain. */
+export interface ChainLinkRow {
   session_id: string;
   seq: number;
   digest: string;
   event_id: string;
   type: string;
+}
+
+/** A chained event waiting for the events before it (JSON of the event as validated). */
+export interface PendingLinkRow {
+  session_id: string;
+  seq: number;
   body: string;
 }

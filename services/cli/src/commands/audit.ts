@@ -70,4 +70,31 @@ export function registerAuditCommands(program: Command): void {
       const res = await apiGet(`/commands/export${query({ ...o, flagged: o.flagged ? 'true' : undefined })}`, '*/*');
       for await (const chunk of res.body) process.stdout.write(chunk as Buffer);
     });
+  audit.command('status').description('how current the views are: lag per partition and seconds behind the newest event')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const status = JSON.parse(await (await apiGet('/status')).text()) as StatusAnswer;
+      if (o.json) return console.log(JSON.stringify(status, null, 2));
+      console.log(formatStatus(status));
+    });
+}
+
+interface StatusAnswer {
+  asOf: string | null;
+  projections: {
+    projection: string; sampledAt: string | null; lag: number; secondsBehind: number; asOf: string | null;
+    partitions: { topic: string; partition: number; position: string; end: string; lag: number; secondsBehind: number; appliedUntil: string | null }[];
+  }[];
+}
+
+/** One line per projection, then one per partition: what `portcullis audit status` prints. */
+export function formatStatus(status: StatusAnswer): string {
+  const lines = [`views complete up to ${status.asOf ?? 'unknown (no projection runs in the query API process)'}`];
+  for (const p of status.projections) {
+    lines.push(`${p.projection}: lag ${p.lag} events, ${p.secondsBehind.toFixed(1)} s behind the newest event (sampled ${p.sampledAt ?? 'never'})`);
+    for (const part of p.partitions) {
+      lines.push(`  ${part.topic}[${part.partition}]  position ${part.position} of ${part.end}  lag ${part.lag}  ${part.secondsBehind.toFixed(1)} s behind`);
+    }
+  }
+  return lines.join('\n');
 }

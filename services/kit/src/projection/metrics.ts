@@ -9,6 +9,8 @@ export interface ProjectionMetrics {
   registry: Registry;
   eventsProcessed: Counter<'projection' | 'type'>;
   consumerLag: Gauge<'projection' | 'topic' | 'partition'>;
+  secondsBehind: Gauge<'projection' | 'topic' | 'partition'>;
+  transactions: Counter<'projection'>;
   errors: Counter<'projection' | 'kind'>;
   deadLetters: Counter<'projection' | 'topic'>;
 }
@@ -28,8 +30,20 @@ export function projectionMetrics(registry = new Registry()): ProjectionMetrics 
     })),
     consumerLag: once(registry, 'portcullis_projection_consumer_lag', () => new Gauge({
       name: 'portcullis_projection_consumer_lag',
-      help: 'Messages between the projection checkpoint and the partition high watermark',
+      help: 'Messages between the projection checkpoint and the end of the partition (sampled every second)',
       labelNames: ['projection', 'topic', 'partition'] as const,
+      registers: [registry],
+    })),
+    secondsBehind: once(registry, 'portcullis_projection_seconds_behind', () => new Gauge({
+      name: 'portcullis_projection_seconds_behind',
+      help: 'Seconds the view is behind the newest event of the partition: 0 when caught up, else the age of the last event applied',
+      labelNames: ['projection', 'topic', 'partition'] as const,
+      registers: [registry],
+    })),
+    transactions: once(registry, 'portcullis_projection_transactions_total', () => new Counter({
+      name: 'portcullis_projection_transactions_total',
+      help: 'PostgreSQL transactions the projection committed (each holds one or more Kafka batches and their checkpoints)',
+      labelNames: ['projection'] as const,
       registers: [registry],
     })),
     errors: once(registry, 'portcullis_projection_errors_total', () => new Counter({

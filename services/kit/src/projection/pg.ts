@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PortcullisError } from '@portcullis/kit';
+import { PortcullisError } from '../errors.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
