@@ -6,3 +6,4 @@ export * from './testing.ts';
 export * from './identity/index.ts';
 export * from './masking/index.ts';
 export * from './session-record.ts';
+export * from './gateway/index.ts';

@@ -23,10 +23,20 @@ export interface Bus {
    * broker has it durably; rejects with PCL_ERR_PUBLISH_FAILED otherwise.
    */
   publish<K extends TopicKey>(key: K, event: EventOf<K>): Promise<void>;
+  /**
+   * Publishes several events in one produce request (group commit): all are
+   * encoded first — an invalid one refuses the lot before anything is sent —
+   * then queued together. Resolves when the broker acknowledged every one
+   * (acks=all); rejects with PCL_ERR_PUBLISH_FAILED otherwise.
+   */
+  publishAll(events: readonly PendingEvent[]): Promise<void>;
   subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription>;
   admin(): Promise<Admin>;
   disconnect(): Promise<void>;
 }
+
+/** One event for publishAll. */
+export type PendingEvent = { [K in TopicKey]: { key: K; event: EventOf<K> } }[TopicKey];
 
 export interface BusOptions {
   config: BusConfig;
@@ -84,6 +94,20 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
         await send!(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
       } catch (err) {
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    async publishAll(events) {
+      if (!producer) await bus.connect();
+      // Synchronous up to the send: the schema ids were registered at connect.
+      const messages = events.map(({ key, event }) => ({
+        topic: names.of(key),
+        message: { key: topics[key].keyOf(event as never), value: codec.encodeSync(key, event), headers: { 'portcullis-type': event.type } },
+      }));
+      try {
+        await Promise.all(messages.map(({ topic, message }) => send!(topic, message)));
+      } catch (err) {
+        const types = events.map((e) => e.event.type).join(' + ');
+        throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${types} failed: ${(err as Error).message}`, { cause: err });
       }
     },
     async subscribe(options) {

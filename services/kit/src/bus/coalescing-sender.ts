@@ -8,26 +8,31 @@ interface Pending {
 }
 
 /**
- * Sends each message at once when the producer is idle; messages published
- * while a request is in flight ride together in the next one (one
- * ProduceRequest for many topics/messages). No linger timer, so a lone
- * message pays no extra latency, and under load the idempotent producer
- * (one request in flight, to keep ordering) is not the bottleneck.
+ * Group commit for the idempotent producer (one request in flight, to keep
+ * ordering). Messages queued in the same turn of the event loop — a command
+ * and its verdict, or many sessions' commands — leave together in one
+ * ProduceRequest at the end of the turn (setImmediate: no timer, so a lone
+ * message pays microseconds, not a linger); messages queued while a request
+ * is in flight ride together in the next one. Every message of a request is
+ * resolved when the broker acknowledged the request (acks=all), or rejected
+ * with its error.
  */
 export function createCoalescingSender(producer: Producer, acks = -1): (topic: string, message: Message) => Promise<void> {
   let queue: Pending[] = [];
   let inFlight = false;
+  let scheduled = false;
 
   async function flush(): Promise<void> {
+    scheduled = false;
     inFlight = true;
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
       const byTopic = new Map<string, Message[]>();
       for (const p of batch) {
-        const list = byTopic.get(p.topic) ?? [];
-        list.push(p.message);
-        byTopic.set(p.topic, list);
+        const list = byTopic.get(p.topic);
+        if (list) list.push(p.message);
+        else byTopic.set(p.topic, [p.message]);
       }
       try {
         await producer.sendBatch({ acks, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
@@ -42,6 +47,9 @@ export function createCoalescingSender(producer: Producer, acks = -1): (topic: s
   return (topic, message) =>
     new Promise<void>((resolve, reject) => {
       queue.push({ topic, message, resolve, reject });
-      if (!inFlight) void flush();
+      if (!inFlight && !scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
     });
 }
