@@ -12,7 +12,9 @@ export {
   type PolicyRejection,
 } from './policy/state.ts';
 export { parsePolicyDocument, parseYamlWith, formatPolicyError, PolicyDocumentSchema, type PolicyDocument, type PolicyRule, type PolicyError, type ParsedPolicy } from './policy/document.ts';
-export { startPolicyDecisionService, commandText, PDP_GROUP, type PolicyDecisionService, type PolicyDecisionOptions } from './service.ts';
+export { startPolicyDecisionService, PDP_GROUP, type PolicyDecisionService, type PolicyDecisionOptions } from './service.ts';
 export { publishPolicy, type PublishResult } from './publish.ts';
 export { analyzeHttp, classifyKubernetesRequest, normalizePath } from './analysis/http.ts';
 export { analyzeShell } from './analysis/shell.ts';
+export { verdictOf, approvalRequestOf, commandText } from './verdict-events.ts';
+export * from './edge/index.ts';
