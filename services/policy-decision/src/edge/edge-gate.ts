@@ -158,18 +158,18 @@ export async function createEdgeGate(options: EdgeGateOptions): Promise<EdgeGate
     async awaitFinal(commandId, opts) {
       const entry = held.get(commandId);
       if (!replies || !entry) throw new PortcullisError('PCL_ERR_NOT_FOUND', `command ${commandId} is not held by this proxy`);
-      try {
-        const rr = await withDeadline(replies, opts.timeoutMs, 'the final-verdict listener did not start');
-        const final = (await rr.awaitReply(commandId, { ...opts, accept: (v) => v.type === 'VerdictIssued' && v.final })) as VerdictIssued;
+      const rr = await withDeadline(replies, opts.timeoutMs, 'the final-verdict listener did not start');
+      const final = (await rr.awaitReply(commandId, { ...opts, accept: (v) => v.type === 'VerdictIssued' && v.final })) as VerdictIssued;
+      // Only a final verdict ends the watch: a wait that times out or is aborted may be followed by another.
+      if (held.get(commandId) === entry) {
+        unwatch(entry.command.sessionId, commandId);
         if (final.effect === 'allow' || final.effect === 'mask') {
           // The approved command runs now: its PREPARE / named Parse takes effect in the session.
           const current = sessions.get(entry.command.sessionId) ?? emptySqlSession();
           sessions.set(entry.command.sessionId, advanceSession(current, entry.command, entry.analysis));
         }
-        return final;
-      } finally {
-        unwatch(entry.command.sessionId, commandId);
       }
+      return final;
     },
 
     async cancelHold({ approvalId, sessionId, reason }) {
