@@ -52,7 +52,9 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
   const names = topicNames(namespace);
   const codec = createEventCodec({ registryUrl: config.registryUrl, topicName: names.of });
   let producer: Producer | undefined;
+  let recordProducer: Producer | undefined;
   let send: ((topic: string, message: Message) => Promise<void>) | undefined;
+  let sendRecord: ((topic: string, message: Message) => Promise<void>) | undefined;
   let adminClient: Admin | undefined;
   const consumers = new Set<Subscription>();
   let connecting: Promise<void> | undefined;
@@ -70,8 +72,13 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
     await ensureTopics(await admin(), specs);
     await codec.ensureSchemas();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    // Session events (what happened after a command ran) go through a producer of their own: a
+    // command waiting to be recorded never queues behind the previous command's CommandCompleted.
+    // Their order within a session is kept by that producer (and proven by the hash chain's seq).
+    recordProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await Promise.all([producer.connect(), recordProducer.connect()]);
     send = createCoalescingSender(producer);
+    sendRecord = createCoalescingSender(recordProducer);
   }
 
   const bus: Bus = {
@@ -91,7 +98,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       if (!producer) await bus.connect();
       const value = await codec.encode(key, event);
       try {
-        await send!(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
+        await (key === 'sessionEvents' ? sendRecord! : send!)(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
       } catch (err) {
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
       }
@@ -104,7 +111,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
         message: { key: topics[key].keyOf(event as never), value: codec.encodeSync(key, event), headers: { 'portcullis-type': event.type } },
       }));
       try {
-        await Promise.all(messages.map(({ topic, message }) => send!(topic, message)));
+        await Promise.all(messages.map(({ topic, message }, i) => (events[i]!.key === 'sessionEvents' ? sendRecord! : send!)(topic, message)));
       } catch (err) {
         const types = events.map((e) => e.event.type).join(' + ');
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${types} failed: ${(err as Error).message}`, { cause: err });
@@ -126,9 +133,12 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       await Promise.allSettled([...consumers].map((c) => c.stop()));
       consumers.clear();
       await producer?.disconnect().catch(() => undefined);
+      await recordProducer?.disconnect().catch(() => undefined);
       await adminClient?.disconnect().catch(() => undefined);
       producer = undefined;
+      recordProducer = undefined;
       send = undefined;
+      sendRecord = undefined;
       adminClient = undefined;
       connecting = undefined;
     },
