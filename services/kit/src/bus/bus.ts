@@ -7,7 +7,7 @@ import { createKafka } from './kafka.ts';
 import { createEventCodec, type EventCodec } from './schema-registry.ts';
 import { topicNames, type TopicNames } from './names.ts';
 import { contractTopicSpecs, ensureTopics } from './topics.ts';
-import { createCoalescingSender } from './coalescing-sender.ts';
+import { createCoalescingSender, createRenewingProducer } from './coalescing-sender.ts';
 import { startSubscription, type Subscription, type SubscriptionOptions } from './subscriber.ts';
 
 export interface Bus {
@@ -52,7 +52,8 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
   const names = topicNames(namespace);
   const codec = createEventCodec({ registryUrl: config.registryUrl, topicName: names.of });
   let producer: Producer | undefined;
-  let recordProducer: Producer | undefined;
+  let commandProducer: ReturnType<typeof createRenewingProducer> | undefined;
+  let recordProducer: ReturnType<typeof createRenewingProducer> | undefined;
   let send: ((topic: string, message: Message) => Promise<void>) | undefined;
   let sendRecord: ((topic: string, message: Message) => Promise<void>) | undefined;
   let adminClient: Admin | undefined;
@@ -71,13 +72,17 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
     const specs = contractTopicSpecs(partitions).map((s) => ({ ...s, name: s.name === 'portcullis.dead-letter' ? names.deadLetter : names.of(keyByContractName(s.name)) }));
     await ensureTopics(await admin(), specs);
     await codec.ensureSchemas();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    // Session events (what happened after a command ran) go through a producer of their own: a
-    // command waiting to be recorded never queues behind the previous command's CommandCompleted.
-    // Their order within a session is kept by that producer (and proven by the hash chain's seq).
-    recordProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await Promise.all([producer.connect(), recordProducer.connect()]);
-    send = createCoalescingSender(producer);
+    const make = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Dead letters of subscriptions.
+    producer = make();
+    await producer.connect();
+    // Events go through producers renewed after a failed send (see createRenewingProducer). Session
+    // events (what happened after a command ran) have their own: a command waiting to be recorded
+    // never queues behind the previous command's CommandCompleted. Their order within a session is
+    // kept by that producer (and proven by the hash chain's seq).
+    commandProducer = createRenewingProducer(make);
+    recordProducer = createRenewingProducer(make);
+    send = createCoalescingSender(commandProducer);
     sendRecord = createCoalescingSender(recordProducer);
   }
 
@@ -133,9 +138,11 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       await Promise.allSettled([...consumers].map((c) => c.stop()));
       consumers.clear();
       await producer?.disconnect().catch(() => undefined);
+      await commandProducer?.disconnect().catch(() => undefined);
       await recordProducer?.disconnect().catch(() => undefined);
       await adminClient?.disconnect().catch(() => undefined);
       producer = undefined;
+      commandProducer = undefined;
       recordProducer = undefined;
       send = undefined;
       sendRecord = undefined;

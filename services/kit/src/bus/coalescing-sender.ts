@@ -17,7 +17,7 @@ interface Pending {
  * resolved when the broker acknowledged the request (acks=all), or rejected
  * with its error.
  */
-export function createCoalescingSender(producer: Producer, acks = -1): (topic: string, message: Message) => Promise<void> {
+export function createCoalescingSender(producer: Pick<Producer, 'sendBatch'>, acks = -1): (topic: string, message: Message) => Promise<void> {
   let queue: Pending[] = [];
   let inFlight = false;
   let scheduled = false;
@@ -52,4 +52,44 @@ export function createCoalescingSender(producer: Producer, acks = -1): (topic: s
         setImmediate(() => void flush());
       }
     });
+}
+
+/**
+ * An idempotent producer that is replaced after any failed send. kafkajs's
+ * idempotent producer can lose track of its sequence numbers when a send
+ * fails across a broker restart (OUT_OF_ORDER_SEQUENCE_NUMBER); the broker
+ * then answers later batches as duplicates of ones it already has, and
+ * kafkajs reports them written although they were not (seen in the Kafka
+ * SIGKILL test). A new producer has a new producer id and fresh sequences,
+ * so an acknowledgement again means the batch is in the log.
+ */
+export function createRenewingProducer(make: () => Producer): Pick<Producer, 'sendBatch'> & { disconnect(): Promise<void> } {
+  let current = make();
+  let connected = current.connect();
+  connected.catch(() => undefined);
+  const renew = (): void => {
+    const old = current;
+    current = make();
+    connected = current.connect();
+    connected.catch(() => undefined);
+    void old.disconnect().catch(() => undefined);
+  };
+  return {
+    async sendBatch(batch) {
+      try {
+        await connected;
+      } catch {
+        renew();
+        await connected;
+      }
+      const producer = current;
+      try {
+        return await producer.sendBatch(batch);
+      } catch (err) {
+        if (producer === current) renew();
+        throw err;
+      }
+    },
+    disconnect: () => current.disconnect(),
+  };
 }
