@@ -2,4 +2,5 @@
 export { kafkaBrokers, registryUrl, HOST, KAFKA_PORT, REGISTRY_PORT, POSTGRES_PORT, OIDC_PORT } from './ports.ts';
 export { postgresConnection, postgresUrl, type PostgresConnection } from './postgres.ts';
 export { repoRoot, dataDir, cacheDir } from './paths.ts';
+export { startPrivateKafka, type PrivateKafka } from './kafka.ts';
 export * from './oidc/index.ts';

@@ -70,6 +70,11 @@ export const CommandRequested = z.object({
   command: Command,
   /** Why the caller says it needs this (shown to approvers). */
   reason: z.string().max(2000).optional(),
+  /**
+   * Where the verdict is decided: `edge` — the proxy decided it itself and wrote the VerdictIssued
+   * (the PDP verifies it); absent or `remote` — the PDP decides it.
+   */
+  decision: z.enum(['remote', 'edge']).optional(),
 });
 export type CommandRequested = z.infer<typeof CommandRequested>;
 

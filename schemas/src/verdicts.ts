@@ -61,8 +61,34 @@ export const VerdictIssued = z.object({
       position: z.number().int().positive().optional(),
     })
     .optional(),
+  /** Who decided: `edge:<proxy instance>` for a proxy deciding at the edge, `pdp:<instance>` for the PDP. */
+  decidedBy: z.string().min(1).max(200).optional(),
 });
 export type VerdictIssued = z.infer<typeof VerdictIssued>;
 
-export const VerdictsTopicEvent = z.discriminatedUnion('type', [VerdictIssued]);
+/**
+ * The PDP, verifying a verdict a proxy issued at the edge, decided the same
+ * command under the policy version the verdict names and came to another
+ * result (a tampered, buggy or stale proxy). The command has already run or
+ * been refused as the proxy decided; this event is for the audit.
+ */
+export const VerdictDisputed = z.object({
+  type: z.literal('VerdictDisputed'),
+  ...envelope,
+  commandId: z.string().uuid(),
+  /** eventId of the disputed VerdictIssued. */
+  verdictEventId: z.string().uuid(),
+  /** The disputed verdict's decidedBy. */
+  decidedBy: z.string(),
+  /** The policy version the disputed verdict names. */
+  policyVersion: z.number().int().nonnegative(),
+  issued: z.object({ effect: Effect, ruleIds: z.array(z.string()) }),
+  /** What the verifier decided; absent when it could not decide under that version at all. */
+  expected: z.object({ effect: Effect, ruleIds: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
+  reason: z.string(),
+  verifiedBy: z.string(),
+});
+export type VerdictDisputed = z.infer<typeof VerdictDisputed>;
+
+export const VerdictsTopicEvent = z.discriminatedUnion('type', [VerdictIssued, VerdictDisputed]);
 export type VerdictsTopicEvent = z.infer<typeof VerdictsTopicEvent>;

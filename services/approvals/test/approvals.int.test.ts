@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { newId, nowIso, SessionChain, type ApprovalsTopicEvent, type CommandRequested, type Identity, type VerdictIssued } from '@portcullis/schemas';
-import { createCommandGate, createIdentityVerifier, createTestBus, eventually, silentLogger, type Bus, type CommandGate } from '@portcullis/kit';
+import { createCommandGate, createIdentityVerifier, createTestBus, eventually, silentLogger, type Bus, type ClosableCommandGate as CommandGate } from '@portcullis/kit';
 import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
 import { startApprovalsService, verifySignature, type ApprovalsService } from '../src/index.ts';

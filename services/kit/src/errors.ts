@@ -21,6 +21,14 @@ export const errorCatalogue = {
   PCL_ERR_SCHEMA: { status: 500, retriable: false, summary: 'schema registry refused a schema' },
   PCL_ERR_HANDLER: { status: 500, retriable: true, summary: 'an event handler failed' },
   PCL_ERR_INTERNAL: { status: 500, retriable: false, summary: 'internal error' },
+  // The gateway's refusals of a command (kit/src/gateway/judge.ts); each proxy says them in its protocol.
+  PCL_ERR_BLOCKED: { status: 403, retriable: false, summary: 'the policy blocks the command' },
+  PCL_ERR_HELD: { status: 202, retriable: true, summary: 'the command waits for an approval' },
+  PCL_ERR_APPROVAL_DENIED: { status: 403, retriable: false, summary: 'the approval was denied, expired or withdrawn' },
+  PCL_ERR_HOLD_UNRESOLVED: { status: 504, retriable: true, summary: 'the approval was not decided in time' },
+  PCL_ERR_NO_VERDICT: { status: 503, retriable: true, summary: 'no verdict could be obtained and recorded' },
+  PCL_ERR_CANCELLED: { status: 499, retriable: false, summary: 'the caller went away or cancelled' },
+  PCL_ERR_POLICY_STALE: { status: 503, retriable: true, summary: 'the policy in force could not be kept current' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

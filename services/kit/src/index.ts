@@ -9,3 +9,4 @@ export * from './session-record.ts';
 export * from './postgres/index.ts';
 export * from './projection/index.ts';
 export * from './error-body.ts';
+export * from './gateway/index.ts';

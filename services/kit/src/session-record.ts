@@ -18,6 +18,12 @@ import type { Logger } from './logger.ts';
 /** Where a proxy's session record goes (portcullis.session-events in production). */
 export interface SessionEventSink {
   publish(event: SessionTopicEvent): Promise<void>;
+  /**
+   * Where this proxy's commands are decided. `edge` marks every CommandRequested
+   * `decision: 'edge'` (inside the hash chain), so the PDP verifies the proxy's
+   * verdict instead of deciding again.
+   */
+  readonly decision?: 'edge' | 'remote';
 }
 
 type Envelope = 'type' | 'eventId' | 'occurredAt' | 'sessionId' | 'seq' | 'digest';
@@ -61,6 +67,7 @@ export class SessionRecord {
       protocol: this.protocol,
       command,
       ...(reason ? { reason } : {}),
+      ...(this.sink.decision === 'edge' ? { decision: 'edge' as const } : {}),
     }) as CommandRequested;
   }
 

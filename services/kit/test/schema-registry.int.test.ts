@@ -59,3 +59,20 @@ test('the optional fields added since (SessionOpened.tokenExpiresAt, VerdictIssu
     await codec.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(current) }, { subject });
   }
 });
+
+test('deciding at the edge changed the contracts compatibly: decidedBy, decision and VerdictDisputed are accepted after the earlier schemas', async () => {
+  const suffix = randomBytes(4).toString('hex');
+  const { VerdictIssued, VerdictsTopicEvent, CommandRequested, CommandsTopicEvent } = await import('@portcullis/schemas');
+  const cases = [
+    { topic: 'verdicts', before: z.discriminatedUnion('type', [VerdictIssued.omit({ decidedBy: true })]), after: VerdictsTopicEvent },
+    { topic: 'commands', before: z.discriminatedUnion('type', [CommandRequested.omit({ decision: true })]), after: CommandsTopicEvent },
+  ];
+  for (const { topic, before, after } of cases) {
+    const subject = `t-edge-${suffix}.portcullis.${topic}-value`;
+    const codec = createEventCodec({ registryUrl, topicName: () => subject.replace(/-value$/, '') });
+    const register = (schema: z.ZodType) => codec.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(jsonSchemaOf(schema)) }, { subject });
+    const first = await register(before);
+    const second = await register(after);
+    assert.notEqual(first.id, second.id, `${topic}: a new version, accepted under BACKWARD`);
+  }
+});

@@ -16,3 +16,5 @@ export { startPolicyDecisionService, PDP_GROUP, type PolicyDecisionService, type
 export { publishPolicy, type PublishResult } from './publish.ts';
 export { analyzeHttp, encodeNormalizedPath, canonicalPathProblem, canonicalQueryProblem, classifyKubernetesRequest, normalizePath, HTTP_CLASSES, type HttpClass } from './analysis/http.ts';
 export { analyzeShell } from './analysis/shell.ts';
+export { verdictOf, approvalRequestOf } from './verdict-events.ts';
+export * from './edge/index.ts';

@@ -8,20 +8,24 @@
  *   portcullis.approvals ──follow──► held commands (ApprovalRequested)
  *   portcullis.commands  ──group───► evaluate ──► VerdictIssued (+ ApprovalRequested for hold)
  *   portcullis.approvals ──group───► Granted / Denied / Expired / Cancelled ──► final VerdictIssued
+ *
+ * Commands marked `decision: edge` were decided by their proxy, which wrote
+ * the VerdictIssued itself: the PDP does not decide them again for the proxy
+ * but verifies them (verifier.ts) and publishes a VerdictDisputed when it
+ * disagrees. Approval outcomes become final verdicts here whoever held the
+ * command — exactly one place does that.
  */
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import {
-  commandText,
   decidesApproval,
   foldApprovalOutcome,
   newId,
-  nowIso,
   type ApprovalOutcome,
   type ApprovalRequested,
   type ApprovalsTopicEvent,
   type CommandRequested,
   type TopicKey,
-  type VerdictIssued,
+  type VerdictsTopicEvent,
   topics,
 } from '@portcullis/schemas';
 import { deadLetterRecord, describeError, followTopic, type Bus, type Follower, type Logger } from '@portcullis/kit';
@@ -30,6 +34,8 @@ import { emptySqlSession, type SqlSessionState } from './analysis/sql.ts';
 import { evolvePolicyState, initialPolicyState, withKnownResources, type PolicyState } from './policy/state.ts';
 import type { Decision } from './decide.ts';
 import { createTransactionCommitter } from './transaction-committer.ts';
+import { approvalRequestOf, unevaluable, verdictOf as verdictEventOf } from './verdict-events.ts';
+import { EdgeVerifier, type PolicyHistory } from './verifier.ts';
 
 export const PDP_GROUP = 'portcullis-pdp';
 
@@ -45,6 +51,8 @@ export interface PolicyDecisionOptions {
   transactionalId?: string;
   /** Resource names the gateway serves; commands for others are blocked. */
   knownResources?: string[];
+  /** An edge verdict naming a version replaced longer than this before its command is disputed as stale. */
+  staleAfterMs?: number;
 }
 
 interface Held {
@@ -59,9 +67,23 @@ interface Output {
   raw?: Message;
 }
 
-export async function startPolicyDecisionService({ bus, logger, transactionalId = 'portcullis-pdp-0', knownResources }: PolicyDecisionOptions): Promise<PolicyDecisionService> {
+export async function startPolicyDecisionService({ bus, logger, transactionalId = 'portcullis-pdp-0', knownResources, staleAfterMs = 5000 }: PolicyDecisionOptions): Promise<PolicyDecisionService> {
   await bus.connect();
+  const decidedBy = `pdp:${transactionalId}`;
+  const verdictOf = (sessionId: string, commandId: string, decision: Decision, approvalId?: string): VerdictsTopicEvent =>
+    verdictEventOf(sessionId, commandId, decision, { ...(approvalId ? { approvalId } : {}), decidedBy });
   let policy: PolicyState = withKnownResources(initialPolicyState, knownResources);
+  // Every version seen since start, for verifying edge verdicts under the version they name.
+  const versions = new Map<number, { state: PolicyState; publishedAt: number }>([[0, { state: policy, publishedAt: 0 }]]);
+  const history: PolicyHistory = {
+    at: (version) => versions.get(version)?.state,
+    latest: () => policy.version,
+    inForceAt(time, graceMs) {
+      let best = 0;
+      for (const [version, v] of versions) if (v.publishedAt + graceMs <= time && version > best) best = version;
+      return best;
+    },
+  };
   const sessions = new Map<string, SqlSessionState>();
   const held = new Map<string, Held>();
   const heldCommands = new Map<string, CommandRequested>();
@@ -72,6 +94,7 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
       logger.warn({ policySetId: event.policySetId, version: event.version, errors: next.rejected.errors.slice(0, 5) }, 'policy publication refused; the running version stays');
     } else if (next.version !== policy.version) {
       logger.info({ policySetId: event.policySetId, version: next.version }, 'policy version in force');
+      versions.set(next.version, { state: next, publishedAt: Date.parse(event.occurredAt) });
     }
     policy = next;
   }, { name: 'pdp-policies' });
@@ -102,9 +125,13 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
   const groupId = bus.names.group(PDP_GROUP);
   const consumer = bus.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   await consumer.connect();
-  await consumer.subscribe({ topics: [bus.names.of('commands'), bus.names.of('approvals')], fromBeginning: true });
+  await consumer.subscribe({ topics: [bus.names.of('commands'), bus.names.of('approvals'), bus.names.of('verdicts')], fromBeginning: true });
+  const verifier = new EdgeVerifier({ verifiedBy: decidedBy, policies: history, sessions, heldCommands, logger, staleAfterMs });
 
   async function onCommand(command: CommandRequested): Promise<Output[]> {
+    if (command.decision === 'edge') {
+      return (await verifier.onCommand(command)).map((event) => ({ key: 'verdicts', event }));
+    }
     const session = sessions.get(command.sessionId) ?? emptySqlSession();
     let decision: Decision;
     let nextSession = session;
@@ -114,31 +141,14 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
       nextSession = evaluation.session;
     } catch (err) {
       // Fail closed: whatever went wrong, the command gets a block verdict, never silence.
-      decision = { effect: 'block', ruleIds: [], reasons: [`the gateway could not evaluate this command: ${describeError(err)}`], classes: [], policyVersion: policy.version };
+      decision = unevaluable(describeError(err), policy.version);
     }
     sessions.set(command.sessionId, nextSession);
     const approvalId = decision.effect === 'hold' ? newId() : undefined;
     const verdict = verdictOf(command.sessionId, command.commandId, decision, approvalId);
     const outputs: Output[] = [{ key: 'verdicts', event: verdict }];
-    if (approvalId && decision.approval) {
-      const request: ApprovalRequested = {
-        type: 'ApprovalRequested',
-        eventId: newId(),
-        occurredAt: nowIso(),
-        sessionId: command.sessionId,
-        approvalId,
-        commandId: command.commandId,
-        identity: command.identity,
-        resource: command.resource,
-        commandText: commandText(command.command),
-        ruleId: decision.approval.ruleId,
-        approverGroups: decision.approval.approverGroups,
-        quorum: decision.approval.quorum,
-        expiresAt: decision.approval.expiresAt,
-        ...(command.reason ? { reason: command.reason } : {}),
-        policyVersion: decision.policyVersion,
-        onGrant: { effect: decision.mask ? 'mask' : 'allow', ...(decision.mask ? { mask: decision.mask } : {}), ruleIds: decision.ruleIds },
-      };
+    const request = approvalId ? approvalRequestOf(command, decision, approvalId) : undefined;
+    if (approvalId && request) {
       held.set(approvalId, { request, sessionId: command.sessionId });
       heldCommands.set(approvalId, command);
       outputs.push({ key: 'approvals', event: request });
@@ -213,6 +223,17 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
         return refuseUndecodable(partition, message, describeError(err));
       }
     }
+    if (key === 'verdicts') {
+      // Only verdicts a proxy issued at the edge are this consumer's business; a bad record there is not.
+      let event: VerdictsTopicEvent;
+      try {
+        event = await bus.codec.decode('verdicts', message.value);
+      } catch (err) {
+        return [deadLetter(topic, partition, message, describeError(err))];
+      }
+      if (event.type !== 'VerdictIssued' || !event.decidedBy?.startsWith('edge:')) return [];
+      return (await verifier.onVerdict(event)).map((dispute) => ({ key: 'verdicts', event: dispute }));
+    }
     if (key === 'approvals') {
       try {
         return onApproval(await bus.codec.decode('approvals', message.value), message.offset);
@@ -282,25 +303,6 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
       await policyFollower.stop();
       await approvalsFollower.stop();
     },
-  };
-}
-
-function verdictOf(sessionId: string, commandId: string, decision: Decision, approvalId?: string): VerdictIssued {
-  return {
-    type: 'VerdictIssued',
-    eventId: newId(),
-    occurredAt: nowIso(),
-    sessionId,
-    commandId,
-    effect: decision.effect,
-    ruleIds: decision.ruleIds,
-    reasons: decision.reasons,
-    ...(decision.mask ? { mask: decision.mask } : {}),
-    ...(approvalId ? { approvalId } : {}),
-    policyVersion: decision.policyVersion,
-    final: decision.effect !== 'hold',
-    classes: decision.classes,
-    ...(decision.syntaxError ? { syntaxError: decision.syntaxError } : {}),
   };
 }
 

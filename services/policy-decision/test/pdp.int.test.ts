@@ -81,7 +81,7 @@ test('published policy → commands → verdicts through the real broker and reg
   assert.match(final.reasons[0]!, /approved by alice/);
   const finals = new Map<string, VerdictIssued>();
   const audit = await bus.subscribe({ groupId: 'finals', topics: ['verdicts'], fromBeginning: true, handler: async ({ event }) => {
-    if (event.commandId === write.commandId && event.final) finals.set(event.eventId, event);
+    if (event.type === 'VerdictIssued' && event.commandId === write.commandId && event.final) finals.set(event.eventId, event);
   } });
   await audit.ready;
   await new Promise((r) => setTimeout(r, 3000));

@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Agent } from 'undici';
 import type { HttpCommand, Identity, VerdictIssued } from '@portcullis/schemas';
-import { describeError, type Logger } from '@portcullis/kit';
+import { describeError, type CommandRefusal, type Logger } from '@portcullis/kit';
 import type { HttpProxyConfig, ProxiedResource } from './config.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
@@ -124,6 +124,7 @@ export function errorFor(err: unknown): HttpProxyError {
   const code = (err as { code?: string }).code;
   if (code === 'PCL_ERR_VERDICT_TIMEOUT') return new HttpProxyError('PCL_ERR_VERDICT_TIMEOUT', 'no verdict in time; the request was not forwarded');
   if (code === 'PCL_ERR_BUS_UNAVAILABLE' || code === 'PCL_ERR_PUBLISH_FAILED') return new HttpProxyError('PCL_ERR_BUS_UNAVAILABLE', 'the request could not be recorded; it was not forwarded');
+  if (code === 'PCL_ERR_POLICY_STALE') return new HttpProxyError('PCL_ERR_BUS_UNAVAILABLE', `${describeError(err)}; the request was not forwarded`);
   return new HttpProxyError('PCL_ERR_INTERNAL', 'internal error; the request was not forwarded');
 }
 
@@ -187,17 +188,17 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
       });
       if (verdict.effect === 'allow' || verdict.effect === 'mask') ctx.pending.consume(approvalId);
     } else {
-      verdict = await session.judge(command, settings.verdictTimeoutMs);
-      if (verdict.effect === 'hold') {
-        const h = hold(resource);
-        if (h.mode === 'respond') {
-          ctx.pending.add(verdict.approvalId!, { commandId: session.commandId, subject: identity.subject, issuer: identity.issuer, resource: resource.name, command });
-          throw new HttpProxyError('PCL_ERR_HELD', `held for approval ${verdict.approvalId}: ${verdictMessage(verdict)}. Once it is granted, send the same request again with header "Portcullis-Approval: ${verdict.approvalId}"`, { approvalId: verdict.approvalId, commandId: session.commandId });
-        }
-        verdict = await finalVerdict(ctx, session.commandId, h.timeoutMs, () => {
-          throw new HttpProxyError('PCL_ERR_VERDICT_TIMEOUT', `held for approval ${verdict.approvalId}, which was not decided within ${h.timeoutMs} ms; the request was not forwarded`);
-        });
-      }
+      // The caller going away while its request is held withdraws the approval (kit's judgeCommand).
+      const gone = new AbortController();
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) gone.abort();
+      };
+      reply.raw.once('close', onClose);
+      const h = hold(resource);
+      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: gone.signal });
+      reply.raw.off('close', onClose);
+      if (!outcome.run) throw refusalError(ctx, outcome.refusal, session.commandId, identity, resource, command);
+      verdict = outcome.verdict;
     }
   } catch (err) {
     const e = errorFor(err);
@@ -216,6 +217,27 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     secretResource: command.kubernetes?.resource === 'secrets',
   });
   return forward(ctx, request, reply, { route, body, command, session, plan, commandId });
+}
+
+/** The gateway's refusal, as this proxy says it (status codes per docs/protocols/http.md). */
+function refusalError(ctx: ProxyContext, refusal: CommandRefusal, commandId: string, identity: Identity, resource: ProxiedResource, command: HttpCommand): HttpProxyError {
+  const verdict = refusal.verdict;
+  switch (refusal.code) {
+    case 'PCL_ERR_HELD': {
+      const approvalId = refusal.approvalId!;
+      ctx.pending.add(approvalId, { commandId, subject: identity.subject, issuer: identity.issuer, resource: resource.name, command });
+      return new HttpProxyError('PCL_ERR_HELD', `held for approval ${approvalId}: ${verdict ? verdictMessage(verdict) : refusal.detail}. Once it is granted, send the same request again with header "Portcullis-Approval: ${approvalId}"`, { approvalId, commandId });
+    }
+    case 'PCL_ERR_BLOCKED':
+    case 'PCL_ERR_APPROVAL_DENIED':
+      return new HttpProxyError('PCL_ERR_FORBIDDEN', verdictMessage(verdict!), { rule: verdict!.ruleIds.join(', '), reason: verdict!.reasons.join('; ') });
+    case 'PCL_ERR_HOLD_UNRESOLVED':
+      return new HttpProxyError('PCL_ERR_VERDICT_TIMEOUT', `held for approval ${refusal.approvalId}, which was not decided within ${resource.hold.timeoutMs} ms; the request was not forwarded`);
+    case 'PCL_ERR_CANCELLED':
+      return new HttpProxyError('PCL_ERR_BAD_REQUEST', `the request was cancelled: ${refusal.detail}`);
+    default:
+      return errorFor(refusal.cause ?? refusal);
+  }
 }
 
 function hold(resource: ProxiedResource): { mode: 'respond' | 'wait'; timeoutMs: number } {

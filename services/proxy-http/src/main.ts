@@ -6,17 +6,24 @@
  *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE: the bus
  */
-import { busConfigFromEnv, createBus, createCommandGate, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadHttpProxyConfig } from './config.ts';
 import { createHttpProxy } from './app.ts';
 
 const logger = createLogger('proxy-http');
 const config = loadHttpProxyConfig(process.env.PORTCULLIS_CONFIG ?? 'portcullis.yaml');
 const bus = createBus({ config: busConfigFromEnv('proxy-http'), logger });
-await bus.connect();
-const gate = await createCommandGate({ bus, timeoutMs: config.settings.verdictTimeoutMs });
+const { gate, sink } = await connectCommandGate({
+  bus,
+  logger,
+  decision: config.settings.decision,
+  service: 'proxy-http',
+  verdictTimeoutMs: config.settings.verdictTimeoutMs,
+  policyStalenessMs: config.settings.policyStalenessMs,
+});
 const verifier = createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] });
-const app = createHttpProxy({ config, gate, sink: { publish: (e) => bus.publish('sessionEvents', e) }, verifier, logger });
+const app = createHttpProxy({ config, gate, sink, verifier, logger });
 const port = intSetting(process.env, 'PORTCULLIS_HTTP_PORT', 8443);
 const host = process.env.PORTCULLIS_HTTP_HOST ?? '127.0.0.1';
 await app.listen({ port, host });

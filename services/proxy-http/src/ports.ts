@@ -1,14 +1,13 @@
-import type { CommandRequested, Identity, SessionTopicEvent, VerdictIssued } from '@portcullis/schemas';
+import type { Identity, SessionTopicEvent } from '@portcullis/schemas';
 
-/** The PDP, as the proxy sees it (kit's createCommandGate implements it). */
-export interface CommandGate {
-  judge(command: CommandRequested, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<VerdictIssued>;
-  awaitFinal(commandId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<VerdictIssued>;
-}
+/** Policy decisions, as the proxy sees them: kit's one CommandGate port, shared by every proxy. */
+export type { CommandGate } from '@portcullis/kit';
 
 /** Where SessionOpened / CommandCompleted / OutputRecorded / SessionClosed go. */
 export interface SessionEventSink {
   publish(event: SessionTopicEvent): Promise<void>;
+  /** `edge` marks this proxy's commands as decided at the edge (kit's SessionEventSink). */
+  readonly decision?: 'edge' | 'remote';
 }
 
 /** Verifies the caller's OIDC access token (kit's createIdentityVerifier). */

@@ -1,5 +1,5 @@
-import { newId, type HttpCommand, type Identity, type ResourceRef, type VerdictIssued } from '@portcullis/schemas';
-import { maskText, ALL_DETECTORS, SessionRecord, type Logger } from '@portcullis/kit';
+import { newId, type HttpCommand, type Identity, type ResourceRef } from '@portcullis/schemas';
+import { maskText, ALL_DETECTORS, judgeCommand, SessionRecord, type JudgeOptions, type JudgeOutcome, type Logger } from '@portcullis/kit';
 import type { CommandGate, SessionEventSink } from './ports.ts';
 
 /**
@@ -28,9 +28,10 @@ export class RequestSession {
     return this.record.opened({ clientAddress, ...(userAgent ? { applicationName: userAgent } : {}), ...(tokenExpiresAt ? { tokenExpiresAt } : {}) });
   }
 
-  judge(command: HttpCommand, timeoutMs: number, reason?: string): Promise<VerdictIssued> {
+  /** The command through the gateway's one judge path (kit's judgeCommand). */
+  judge(command: HttpCommand, options: JudgeOptions, reason?: string): Promise<JudgeOutcome> {
     const requested = this.record.commandRequested(command, reason?.slice(0, 2000), this.commandId);
-    return this.deps.gate.judge(requested, { timeoutMs });
+    return judgeCommand(this.deps.gate, requested, options);
   }
 
   /** Records the closing events (in chain order); failures are logged, the response is already gone. */

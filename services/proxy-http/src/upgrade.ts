@@ -43,11 +43,25 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     command = buildHttpCommand({ resource, method: req.method ?? 'GET', upstreamPath, query, headers: req.headers, body: Buffer.alloc(0), bodyBytesInCommand: 0, upgrade: String(req.headers.upgrade ?? '') });
     session = new RequestSession(ctx, identity, resourceRef(resource));
     await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent'], expiresAt);
-    let verdict = await session.judge(command, ctx.config.settings.verdictTimeoutMs);
-    if (verdict.effect === 'hold') {
-      if (resource.hold.mode === 'respond') throw new HttpProxyError('PCL_ERR_FORBIDDEN', `held for approval ${verdict.approvalId}: ${verdictMessage(verdict)}; upgrades cannot be replayed, set hold.mode: wait for this resource`);
-      verdict = await ctx.gate.awaitFinal(session.commandId, { timeoutMs: resource.hold.timeoutMs });
+    // The caller's socket closing while held withdraws the approval (kit's judgeCommand).
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    socket.once('close', onClose);
+    const outcome = await session.judge(command, {
+      timeoutMs: ctx.config.settings.verdictTimeoutMs,
+      holdTimeoutMs: resource.hold.timeoutMs,
+      hold: resource.hold.mode === 'respond' ? 'return' : 'wait',
+      signal: gone.signal,
+    });
+    socket.off('close', onClose);
+    if (!outcome.run) {
+      const { refusal } = outcome;
+      if (refusal.code === 'PCL_ERR_HELD') throw new HttpProxyError('PCL_ERR_FORBIDDEN', `held for approval ${refusal.approvalId}: ${verdictMessage(refusal.verdict!)}; upgrades cannot be replayed, set hold.mode: wait for this resource`);
+      if (refusal.verdict) throw new HttpProxyError('PCL_ERR_FORBIDDEN', verdictMessage(refusal.verdict));
+      if (refusal.code === 'PCL_ERR_HOLD_UNRESOLVED') throw new HttpProxyError('PCL_ERR_VERDICT_TIMEOUT', `held for approval ${refusal.approvalId}, which was not decided within ${resource.hold.timeoutMs} ms; the upgrade was refused`);
+      throw refusal.cause ?? refusal;
     }
+    const verdict = outcome.verdict;
     // Secret data is masked in responses; a stream (a WebSocket watch) cannot be.
     if (verdict.effect === 'allow' && k8s && resource.maskSecrets && command.kubernetes?.resource === 'secrets') {
       throw new HttpProxyError('PCL_ERR_FORBIDDEN', 'Secrets are masked in responses and an upgraded stream cannot be masked, so upgrades to secrets are refused');

@@ -188,6 +188,29 @@ test('hold in wait mode: the original request proceeds once granted', async () =
   assert.equal(seen.headers['x-api-key'], apiToken, 'header injection');
 });
 
+test('a caller who disconnects while its request is held (wait mode) withdraws the approval: the approvals API shows it cancelled', async () => {
+  const aborter = new AbortController();
+  const pending = request(`${h.proxyUrl}/r/api-wait/payments`, { method: 'POST', headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' }, body: '{"amount":77}', signal: aborter.signal }).catch((err: Error) => err);
+  const cmd = await eventually('the held command', () => h.commands.find((c) => c.command.kind === 'http' && c.command.path === '/payments' && c.command.bodySize === 13));
+  const requested = new Map<string, string>();
+  const reader = await h.bus.subscribe({
+    groupId: `t-approvals-${newId()}`, topics: ['approvals'], fromBeginning: true,
+    handler: async ({ event }) => void (event.type === 'ApprovalRequested' && requested.set(event.commandId, event.approvalId)),
+  });
+  after(() => reader.stop());
+  const approvalId = await eventually('the approval request', () => requested.get(cmd.commandId));
+  aborter.abort();
+  assert.ok((await pending) instanceof Error, 'the caller went away');
+  const shown = await eventually('the approval cancelled in the API', async () => {
+    const res = await fetch(`${h.approvals.url}/approvals/${approvalId}`, { headers: { authorization: `Bearer ${aliceToken}` } });
+    const body = (await res.json()) as { status?: string };
+    return body.status === 'cancelled' ? body : undefined;
+  }, 20_000);
+  assert.equal(shown.status, 'cancelled');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(api.seen.some((s) => s.url === '/payments' && s.body.includes('"amount":77')), false, 'nothing was forwarded');
+});
+
 const approvals = new Map<string, string>();
 let approvalsReader: Promise<unknown> | undefined;
 async function findApproval(commandId: string): Promise<string | undefined> {

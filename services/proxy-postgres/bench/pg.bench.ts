@@ -1,27 +1,42 @@
 /**
- * npm run bench:pg — pgbench -S (select-only) at 1, 8 and 32 clients in
- * -M simple and -M prepared: directly to PostgreSQL, through PgBouncer (the
- * reference pass-through proxy, session pooling) and through Portcullis (the
- * proxy, the PDP deciding every statement over Kafka, the example policy).
- * Prints TPS and average latency, and the ratios.
- *   BENCH_SECONDS (default 30) per run; BENCH_CLIENTS (default "1,8,32").
+ * npm run bench:pg — pgbench -S (select-only) in -M simple, extended and
+ * prepared at 1 and 32 clients: directly to PostgreSQL, through PgBouncer
+ * (the reference pass-through proxy, session pooling) without and with
+ * client TLS (client_tls_sslmode=require, the certificate Portcullis uses),
+ * and through Portcullis (the example policy; every statement judged and
+ * recorded with its verdict in Kafka, acks=all, before it runs). Prints TPS,
+ * latency p50/p99 per transaction (from pgbench --log), Portcullis's ratio to
+ * PgBouncer-with-TLS and the latency it adds over direct.
+ *
+ * Needs pgbench and PgBouncer (Debian/Ubuntu: apt-get install -y postgresql-client pgbouncer;
+ * /usr/sbin/pgbouncer) and openssl; the stack from `npm run infra:up`.
+ *   BENCH_SECONDS (default 10) per run; BENCH_CLIENTS (default "1,32"); BENCH_MODES (default "simple,extended,prepared");
+ *   BENCH_DECISION edge (default) | remote; BENCH_VERIFIER=1 also runs the PDP (verifying edge verdicts) in this process.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createTestBus, createLogger, silentLogger } from '@portcullis/kit';
 import { issueServiceToken, postgresConnection } from '@portcullis/infra';
-import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
+import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { seedDemoDatabase, DEMO_ROLE, demoPasswordFile } from '../../../infra/src/demo/seed.ts';
 import { parseProxyConfig } from '../src/config.ts';
 import { startPostgresGateway } from '../src/gateway.ts';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 30);
-const clientCounts = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map(Number);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const clientCounts = (process.env.BENCH_CLIENTS ?? '1,32').split(',').map(Number);
+const modes = (process.env.BENCH_MODES ?? 'simple,extended,prepared').split(',');
+const decision = process.env.BENCH_DECISION === 'remote' ? 'remote' : 'edge';
+const withVerifier = decision === 'remote' || process.env.BENCH_VERIFIER === '1';
 const issuer = 'http://127.0.0.1:9400';
 const pg = postgresConnection();
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+for (const [tool, hint] of [['pgbench', 'apt-get install -y postgresql-client'], ['openssl', 'apt-get install -y openssl']] as const) {
+  if (spawnSync(tool, ['--version']).error) throw new Error(`bench:pg needs ${tool}: ${hint}`);
+}
+if (!existsSync(PGBOUNCER)) throw new Error(`bench:pg needs PgBouncer at ${PGBOUNCER}: apt-get install -y --no-install-recommends pgbouncer`);
 
 await seedDemoDatabase();
 const demoPassword = readFileSync(demoPasswordFile, 'utf8').trim();
@@ -36,39 +51,54 @@ const freePort = (): Promise<number> => new Promise((resolve) => {
   });
 });
 
-// PgBouncer, session pooling (prepared statements need it), SCRAM to PostgreSQL.
-const bouncerDir = mkdtempSync(join(tmpdir(), 'pcl-pgbouncer-'));
-const bouncerPort = await freePort();
-writeFileSync(join(bouncerDir, 'userlist.txt'), `"${DEMO_ROLE}" "${demoPassword}"\n`, { mode: 0o600 });
-writeFileSync(join(bouncerDir, 'pgbouncer.ini'), [
-  '[databases]', `demo = host=${pg.host} port=${pg.port} dbname=demo`,
-  '[pgbouncer]', `listen_addr = 127.0.0.1`, `listen_port = ${bouncerPort}`, `auth_type = scram-sha-256`, `auth_file = ${join(bouncerDir, 'userlist.txt')}`,
-  'pool_mode = session', 'max_client_conn = 200', 'default_pool_size = 40', `unix_socket_dir =`, `logfile = ${join(bouncerDir, 'pgbouncer.log')}`,
-].join('\n'));
-const bouncerUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-spawnSync('chown', ['-R', 'postgres', bouncerDir]);
-const bouncer = spawn(bouncerUser[0] ?? '/usr/sbin/pgbouncer', [...bouncerUser.slice(1), '/usr/sbin/pgbouncer', join(bouncerDir, 'pgbouncer.ini')].filter((a, i) => bouncerUser.length > 0 || i > 0), { stdio: 'ignore' });
+// One certificate, generated now, for PgBouncer's client TLS and for Portcullis.
+const workDir = mkdtempSync(join(tmpdir(), 'pcl-bench-pg-'));
+execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+  '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(workDir, 'key.pem'), '-out', join(workDir, 'cert.pem')], { stdio: 'ignore' });
 
-// Portcullis: the PDP and the proxy in this process, commands over Kafka.
+// PgBouncer, session pooling (prepared statements need it), SCRAM to PostgreSQL; a second one with client TLS required.
+writeFileSync(join(workDir, 'userlist.txt'), `"${DEMO_ROLE}" "${demoPassword}"\n`, { mode: 0o600 });
+function startBouncer(name: string, port: number, tls: boolean): ReturnType<typeof spawn> {
+  writeFileSync(join(workDir, `${name}.ini`), [
+    '[databases]', `demo = host=${pg.host} port=${pg.port} dbname=demo`,
+    '[pgbouncer]', 'listen_addr = 127.0.0.1', `listen_port = ${port}`, 'auth_type = scram-sha-256', `auth_file = ${join(workDir, 'userlist.txt')}`,
+    'pool_mode = session', 'max_client_conn = 200', 'default_pool_size = 40', 'unix_socket_dir =', `logfile = ${join(workDir, `${name}.log`)}`, `pidfile = ${join(workDir, `${name}.pid`)}`,
+    ...(tls ? ['client_tls_sslmode = require', `client_tls_cert_file = ${join(workDir, 'cert.pem')}`, `client_tls_key_file = ${join(workDir, 'key.pem')}`] : []),
+  ].join('\n'));
+  const asPostgres = process.getuid?.() === 0;
+  return asPostgres
+    ? spawn('runuser', ['-u', 'postgres', '--', PGBOUNCER, join(workDir, `${name}.ini`)], { stdio: 'ignore' })
+    : spawn(PGBOUNCER, [join(workDir, `${name}.ini`)], { stdio: 'ignore' });
+}
+spawnSync('chown', ['-R', 'postgres', workDir]);
+const bouncerPort = await freePort();
+const bouncerTlsPort = await freePort();
+const bouncers = [startBouncer('plain', bouncerPort, false), startBouncer('tls', bouncerTlsPort, true)];
+
+// Portcullis: the proxy in this process (and the PDP when it decides remotely or verifies).
 const bus = createTestBus('bench-pg', { partitions: 3 });
 await bus.connect();
 await publishPolicy({ bus, yamlText: readFileSync(new URL('../../../policies/examples/automation-access.yaml', import.meta.url), 'utf8'), fileName: 'automation-access.yaml' });
-const pdp = await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` });
+const pdp: PolicyDecisionService | undefined = withVerifier ? await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` }) : undefined;
 const config = parseProxyConfig({
   resources: [{ name: 'demo', protocol: 'postgres', tags: ['production'], target: { host: pg.host, port: pg.port, database: 'demo', user: DEMO_ROLE, tls: 'disable' }, credential: { file: demoPasswordFile } }],
   listen: { host: '127.0.0.1', port: 0 },
+  tls: { cert: join(workDir, 'cert.pem'), key: join(workDir, 'key.pem') },
   recording: { maxRows: 0, maxBytes: 0 },
+  decision,
 });
 const gateway = await startPostgresGateway({ config, bus, logger: process.env.BENCH_LOG ? createLogger('bench-proxy') : silentLogger(), issuer, port: 0 });
 const token = await issueServiceToken(issuer, 'reporting-job');
 await new Promise((r) => setTimeout(r, 1000));
 
-interface Result { tps: number; latencyMs: number }
-/** Runs pgbench as a child process without blocking this process (the proxy and PDP run in it). */
-function pgbench(port: number, user: string, password: string, mode: string, clients: number): Promise<Result> {
+interface Result { tps: number; p50: number; p99: number }
+let run = 0;
+/** Runs pgbench as a child process without blocking this process (the proxy runs in it); latencies from --log, in ms. */
+function pgbench(port: number, user: string, password: string, sslmode: string, mode: string, clients: number): Promise<Result> {
+  const logDir = mkdtempSync(join(workDir, `log-${run++}-`));
   return new Promise((resolve, reject) => {
-    const child = spawn('pgbench', ['-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-h', '127.0.0.1', '-p', String(port), '-U', user, 'demo'], {
-      env: { ...process.env, PGPASSWORD: password, PGSSLMODE: port === gateway.port ? 'require' : 'disable' },
+    const child = spawn('pgbench', ['-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '--log', `--log-prefix=${join(logDir, 'tx')}`, '-h', '127.0.0.1', '-p', String(port), '-U', user, 'demo'], {
+      env: { ...process.env, PGPASSWORD: password, PGSSLMODE: sslmode }, cwd: logDir,
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
@@ -77,26 +107,36 @@ function pgbench(port: number, user: string, password: string, mode: string, cli
     child.on('close', (code) => {
       clearTimeout(timer);
       const tps = /tps = ([\d.]+)/.exec(out)?.[1];
-      const lat = /latency average = ([\d.]+) ms/.exec(out)?.[1];
-      if (!tps || !lat) reject(new Error(`pgbench failed (port ${port}, ${mode}, ${clients}, exit ${code}): ${out}`));
-      else resolve({ tps: Number(tps), latencyMs: Number(lat) });
+      if (!tps) return reject(new Error(`pgbench failed (port ${port}, ${mode}, ${clients}, exit ${code}): ${out}`));
+      const latencies: number[] = [];
+      for (const f of readdirSync(logDir)) {
+        for (const line of readFileSync(join(logDir, f), 'utf8').split('\n')) {
+          const us = Number(line.split(' ')[2]);
+          if (line && Number.isFinite(us)) latencies.push(us / 1000);
+        }
+      }
+      latencies.sort((a, b) => a - b);
+      const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+      resolve({ tps: Number(tps), p50: at(0.5), p99: at(0.99) });
     });
   });
 }
 
-console.log(`bench:pg — pgbench -S, scale 4, ${seconds} s per run (2 cores shared by PostgreSQL, Kafka, the PDP, the proxy and pgbench)`);
-console.log('mode      clients  direct tps (ms)     pgbouncer tps (ms)  portcullis tps (ms)  /direct  /pgbouncer');
-for (const mode of ['simple', 'prepared']) {
+console.log(`bench:pg — pgbench -S, scale 4, ${seconds} s per run; Portcullis decides at the ${decision}${pdp ? ' (PDP running in this process)' : ''}; 2 cores shared by PostgreSQL, Kafka, the proxy and pgbench`);
+console.log('TPS (p50 / p99 ms)');
+console.log(`${'mode'.padEnd(10)}${'clients'.padEnd(9)}${'direct'.padEnd(24)}${'pgbouncer'.padEnd(24)}${'pgbouncer-tls'.padEnd(24)}${'portcullis'.padEnd(24)}/pgb-tls  added p50 / p99 ms`);
+for (const mode of modes) {
   for (const clients of clientCounts) {
-    const direct = await pgbench(pg.port, DEMO_ROLE, demoPassword, mode, clients);
-    const viaBouncer = await pgbench(bouncerPort, DEMO_ROLE, demoPassword, mode, clients);
-    const viaPortcullis = await pgbench(gateway.port, 'reporting-job', token, mode, clients);
-    const cell = (r: Result) => `${r.tps.toFixed(0)} (${r.latencyMs.toFixed(2)})`.padEnd(20);
-    console.log(`${mode.padEnd(10)}${String(clients).padEnd(9)}${cell(direct)}${cell(viaBouncer)}${cell(viaPortcullis)} ${(viaPortcullis.tps / direct.tps).toFixed(3).padEnd(8)} ${(viaPortcullis.tps / viaBouncer.tps).toFixed(3)}`);
+    const direct = await pgbench(pg.port, DEMO_ROLE, demoPassword, 'disable', mode, clients);
+    const viaBouncer = await pgbench(bouncerPort, DEMO_ROLE, demoPassword, 'disable', mode, clients);
+    const viaBouncerTls = await pgbench(bouncerTlsPort, DEMO_ROLE, demoPassword, 'require', mode, clients);
+    const viaPortcullis = await pgbench(gateway.port, 'reporting-job', token, 'require', mode, clients);
+    const cell = (r: Result): string => `${r.tps.toFixed(0)} (${r.p50.toFixed(2)} / ${r.p99.toFixed(2)})`.padEnd(24);
+    console.log(`${mode.padEnd(10)}${String(clients).padEnd(9)}${cell(direct)}${cell(viaBouncer)}${cell(viaBouncerTls)}${cell(viaPortcullis)}${(viaPortcullis.tps / viaBouncerTls.tps).toFixed(3).padEnd(10)}${(viaPortcullis.p50 - direct.p50).toFixed(2)} / ${(viaPortcullis.p99 - direct.p99).toFixed(2)}`);
   }
 }
-bouncer.kill('SIGTERM');
+for (const b of bouncers) b.kill('SIGTERM');
 await gateway.close();
-await pdp.stop();
+await pdp?.stop();
 await bus.disconnect();
 process.exit(0);

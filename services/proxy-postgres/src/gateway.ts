@@ -1,16 +1,21 @@
 /**
- * The PostgreSQL proxy wired to the real world: commands go to the PDP over
- * Kafka (CommandGate), the session record to portcullis.session-events, and
- * callers' tokens are verified against the configured OpenID issuer.
+ * The PostgreSQL proxy wired to the real world: statements are judged
+ * through the CommandGate of the configured `decision` mode (edge: decided
+ * in this process and recorded with their verdict before they run; remote:
+ * the PDP decides over Kafka), the session record goes to
+ * portcullis.session-events, and callers' tokens are verified against the
+ * configured OpenID issuer.
  */
-import { createCommandGate, createIdentityVerifier, followTopic, type Bus, type Logger } from '@portcullis/kit';
-import { newId, nowIso } from '@portcullis/schemas';
+import { createIdentityVerifier, type Bus, type Logger } from '@portcullis/kit';
+import { connectCommandGate } from '@portcullis/policy-decision';
 import type { ProxyConfig } from './config.ts';
 import { createPostgresProxy, type PostgresProxy } from './proxy.ts';
 
 export interface PostgresGateway {
   proxy: PostgresProxy;
   port: number;
+  /** Who decides this proxy's statements: `edge:<instance>` or `remote`. */
+  decidedBy: string;
   close(): Promise<void>;
 }
 
@@ -23,37 +28,25 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
   port?: number;
   host?: string;
 }): Promise<PostgresGateway> {
-  await bus.connect();
-  const gate = await createCommandGate({ bus, timeoutMs: config.verdictTimeoutMs });
-  // Knowing the policy version in force lets the engine re-judge prepared statements after a change.
-  let policyVersion: number | undefined;
-  const policies = await followTopic(bus, 'policies', (e) => {
-    policyVersion = Math.max(policyVersion ?? 0, e.version);
-  }, { name: 'proxy-postgres-policies' });
-  await policies.caughtUp;
-  const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }] });
-  const proxy = createPostgresProxy({
-    config,
-    gate: {
-      judge: gate.judge,
-      awaitFinal: gate.awaitFinal,
-      currentPolicyVersion: () => policyVersion,
-      cancelHold: ({ approvalId, sessionId, reason }) =>
-        bus.publish('approvals', { type: 'ApprovalCancelled', eventId: newId(), occurredAt: nowIso(), sessionId, approvalId, reason }),
-    },
-    sink: { publish: (event) => bus.publish('sessionEvents', event) },
-    verifier,
+  const { gate, sink, decidedBy } = await connectCommandGate({
+    bus,
     logger,
+    decision: config.decision,
+    service: 'proxy-postgres',
+    verdictTimeoutMs: config.verdictTimeoutMs,
+    policyStalenessMs: config.policyStalenessMs,
   });
+  const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }] });
+  const proxy = createPostgresProxy({ config, gate, sink, verifier, logger });
   const listening = await proxy.listen(port ?? config.listen.port, host ?? config.listen.host);
-  logger.info({ port: listening.port, resources: config.resources.map((r) => r.name) }, 'PostgreSQL proxy listening');
+  logger.info({ port: listening.port, resources: config.resources.map((r) => r.name), decidedBy }, 'PostgreSQL proxy listening');
   return {
     proxy,
     port: listening.port,
+    decidedBy,
     async close() {
       await proxy.close();
       await gate.close();
-      await policies.stop();
     },
   };
 }

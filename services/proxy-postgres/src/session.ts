@@ -9,7 +9,7 @@ import { CancelRegistry } from './cancel-registry.ts';
 import { readCredential, type PostgresResource, type ProxyConfig } from './config.ts';
 import { analyseCopyToStdout } from './copy-statement.ts';
 import { fatal, notice, PgClientError, SqlState } from './errors.ts';
-import { SessionRecord } from '@portcullis/kit';
+import { describeVerdict, judgeCommand, SessionRecord, type CommandRefusal } from '@portcullis/kit';
 import { acceptCaller, type AuthenticatedCaller } from './handshake.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { OutputCapture, renderParameters, rowsFromTag } from './recording.ts';
@@ -568,50 +568,24 @@ export class PostgresSession {
       return { run: false, event, error };
     };
     try {
-      const timeoutMs = this.deps.config.verdictTimeoutMs;
-      // The gate times out itself; the engine's own deadline is a backstop so a stuck gate cannot stall a session.
-      let verdict = await untilAborted(withDeadline(this.deps.gate.judge(event, { timeoutMs }), timeoutMs + 1000, `no verdict within ${timeoutMs} ms`), abort.signal);
-      if (verdict.effect === 'hold') {
-        const approvalId = verdict.approvalId ?? event.commandId;
-        this.writeClient(
-          notice(
-            `Portcullis is holding this statement for approval ${approvalId} (rule ${verdict.ruleIds.join(', ') || 'unnamed'}${verdict.reasons.length ? `: ${verdict.reasons.join('; ')}` : ''})`,
-            `an approver can run: portcullis approvals grant ${approvalId}`,
-          ),
-        );
-        try {
-          verdict = await untilAborted(this.deps.gate.awaitFinal(event.commandId, { timeoutMs: this.deps.config.holdTimeoutMs, signal: abort.signal }), abort.signal);
-        } catch (err) {
-          // Nobody waits for this statement any more: withdraw the approval request so approvers do not act on it.
-          void this.deps.gate.cancelHold?.({ approvalId, sessionId: event.sessionId, reason: abort.signal.aborted ? 'the client disconnected or cancelled while waiting' : 'the gateway stopped waiting for an approval' }).catch(() => undefined);
-          if (abort.signal.aborted) throw err;
-          return refuse(
-            new PgClientError(SqlState.insufficientPrivilege, `Portcullis held this statement for approval ${approvalId} and it was not approved: ${(err as Error).message}`, { code: 'PCL_ERR_PG_HOLD_UNRESOLVED' }),
-            'refused',
+      // The gateway's one judge path (kit's judgeCommand): deadline backstop, abort, hold → final verdict,
+      // and the approval withdrawn when no one waits for it any more.
+      const outcome = await judgeCommand(this.deps.gate, event, {
+        timeoutMs: this.deps.config.verdictTimeoutMs,
+        holdTimeoutMs: this.deps.config.holdTimeoutMs,
+        signal: abort.signal,
+        onHold: (held) => {
+          const approvalId = held.approvalId ?? event.commandId;
+          this.writeClient(
+            notice(
+              `Portcullis is holding this statement for approval ${approvalId} (rule ${held.ruleIds.join(', ') || 'unnamed'}${held.reasons.length ? `: ${held.reasons.join('; ')}` : ''})`,
+              `an approver can run: portcullis approvals grant ${approvalId}`,
+            ),
           );
-        }
-        if (verdict.effect === 'block' || verdict.effect === 'hold') {
-          return refuse(
-            new PgClientError(SqlState.insufficientPrivilege, `Portcullis approval ${approvalId} was denied: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_DENIED' }),
-            'refused',
-          );
-        }
-      }
-      if (verdict.effect === 'block' && verdict.syntaxError) {
-        // PostgreSQL's parser rejects it too: answer as the target would, so SQLSTATE-driven code keeps working.
-        const { message, position } = verdict.syntaxError;
-        return refuse(
-          new PgClientError(SqlState.syntaxError, message, {
-            code: 'PCL_ERR_PG_SYNTAX',
-            detail: 'Portcullis refused this statement unparsed: PostgreSQL\'s parser cannot read it, so it was not sent to the database.',
-            ...(position !== undefined ? { position } : {}),
-          }),
-          'refused',
-        );
-      }
-      if (verdict.effect === 'block') {
-        return refuse(new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeRules(verdict)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused');
-      }
+        },
+      });
+      if (!outcome.run) return refuse(...refusalOf(outcome.refusal));
+      const verdict = outcome.verdict;
       if (verdict.effect === 'mask') {
         for (const detector of verdict.mask?.detectors ?? []) this.scrubDetectors.add(detector);
         try {
@@ -622,15 +596,6 @@ export class PostgresSession {
         }
       }
       return { run: true, event, verdict };
-    } catch (err) {
-      if (abort.signal.aborted) {
-        return refuse(new PgClientError(SqlState.queryCanceled, 'canceling statement due to user request', { code: 'PCL_ERR_PG_CANCELLED' }), 'cancelled');
-      }
-      this.logger.warn({ commandId: event.commandId, err: (err as Error).message }, 'no verdict: statement refused');
-      return refuse(
-        new PgClientError('58000', `Portcullis could not get a verdict for this statement, so it was not run: ${(err as Error).message}`, { code: 'PCL_ERR_PG_NO_VERDICT' }),
-        'refused',
-      );
     } finally {
       if (this.waiting === abort) this.waiting = undefined;
     }
@@ -979,36 +944,33 @@ export class PostgresSession {
   }
 }
 
-function describeRules(verdict: VerdictIssued): string {
-  const rules = verdict.ruleIds.length > 0 ? `rule ${verdict.ruleIds.join(', ')}` : 'no rule allows it (default block)';
-  return verdict.reasons.length > 0 ? `${rules}: ${verdict.reasons.join('; ')}` : rules;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** Rejects as soon as the signal aborts, whatever the promise does. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
+/** The gateway's refusal as this proxy's ErrorResponse, and how the command is recorded. */
+function refusalOf(refusal: CommandRefusal): [PgClientError, 'refused' | 'cancelled'] {
+  switch (refusal.code) {
+    case 'PCL_ERR_BLOCKED': {
+      const syntaxError = refusal.verdict?.syntaxError;
+      if (syntaxError) {
+        // PostgreSQL's parser rejects it too: answer as the target would, so SQLSTATE-driven code keeps working.
+        return [
+          new PgClientError(SqlState.syntaxError, syntaxError.message, {
+            code: 'PCL_ERR_PG_SYNTAX',
+            detail: "Portcullis refused this statement unparsed: PostgreSQL's parser cannot read it, so it was not sent to the database.",
+            ...(syntaxError.position !== undefined ? { position: syntaxError.position } : {}),
+          }),
+          'refused',
+        ];
+      }
+      return [new PgClientError(SqlState.insufficientPrivilege, `Portcullis blocked this statement: ${describeVerdict(refusal.verdict!)}`, { code: 'PCL_ERR_PG_BLOCKED' }), 'refused'];
+    }
+    case 'PCL_ERR_APPROVAL_DENIED':
+      return [new PgClientError(SqlState.insufficientPrivilege, `Portcullis approval ${refusal.approvalId} was denied: ${describeVerdict(refusal.verdict!)}`, { code: 'PCL_ERR_PG_DENIED' }), 'refused'];
+    case 'PCL_ERR_HOLD_UNRESOLVED':
+      return [new PgClientError(SqlState.insufficientPrivilege, `Portcullis held this statement for approval ${refusal.approvalId} and it was not approved: ${refusal.detail}`, { code: 'PCL_ERR_PG_HOLD_UNRESOLVED' }), 'refused'];
+    case 'PCL_ERR_CANCELLED':
+      return [new PgClientError(SqlState.queryCanceled, 'canceling statement due to user request', { code: 'PCL_ERR_PG_CANCELLED' }), 'cancelled'];
+    default:
+      return [new PgClientError('58000', `Portcullis could not get a verdict for this statement, so it was not run: ${refusal.detail}`, { code: 'PCL_ERR_PG_NO_VERDICT' }), 'refused'];
+  }
 }
 
 /** A COPY text-format line as recorded values (tab-separated, \N = NULL). */

@@ -155,7 +155,7 @@ describe('PostgreSQL compatibility through the gateway (psycopg 3, psql)', () =>
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^ERROR: {2}syntax error at or near "FORM"\nLINE 1: SELECT \* FORM marks\n {17}\^\nDETAIL: {2}Portcullis refused this statement unparsed/);
     const command = await eventually('the CommandRequested', () => commands.find((c) => c.type === 'CommandRequested' && c.command.kind === 'sql' && c.command.text === 'SELECT * FORM marks'));
-    const verdict = await eventually('its verdict', () => verdicts.find((v) => v.commandId === command.commandId));
+    const verdict = await eventually('its verdict', () => verdicts.find((v): v is Extract<typeof v, { type: 'VerdictIssued' }> => v.type === 'VerdictIssued' && v.commandId === command.commandId));
     assert.equal(verdict.effect, 'block');
     assert.deepEqual(verdict.syntaxError, { message: 'syntax error at or near "FORM"', position: 10 });
     const completed = await eventually('its completion', () => sessionEvents.find((e) => e.type === 'CommandCompleted' && e.commandId === command.commandId));

@@ -10,7 +10,8 @@
  *   bus: PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
  */
 import { resolve } from 'node:path';
-import { busConfigFromEnv, createBus, createCommandGate, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadSshProxyConfig } from './config.ts';
 import { createSshProxy } from './proxy.ts';
 
@@ -22,15 +23,21 @@ if (!env.PORTCULLIS_CONFIG) {
 }
 const config = loadSshProxyConfig(env.PORTCULLIS_CONFIG);
 const bus = createBus({ config: busConfigFromEnv('proxy-ssh'), logger });
-await bus.connect();
-const gate = await createCommandGate({ bus, timeoutMs: config.verdictTimeoutMs });
+const { gate, sink } = await connectCommandGate({
+  bus,
+  logger,
+  decision: config.decision,
+  service: 'proxy-ssh',
+  verdictTimeoutMs: config.verdictTimeoutMs,
+  policyStalenessMs: config.policyStalenessMs,
+});
 const verifier = createIdentityVerifier({
   issuers: [trustedIssuerFromEnv(env)],
 });
 const proxy = createSshProxy({
   config,
   gate,
-  sink: { publish: (event) => bus.publish('sessionEvents', event) },
+  sink,
   verifier,
   dataDir: resolve(env.PORTCULLIS_SSH_DATA_DIR ?? 'data/proxy-ssh'),
   logger,

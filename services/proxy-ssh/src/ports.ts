@@ -1,16 +1,13 @@
-import type { CommandRequested, Identity, SessionTopicEvent, VerdictIssued } from '@portcullis/schemas';
+import type { Identity, SessionTopicEvent } from '@portcullis/schemas';
 
-/** The engine's port to the PDP (createCommandGate from @portcullis/kit in production). */
-export interface CommandGate {
-  /** Publishes the CommandRequested durably and resolves with its first VerdictIssued; rejects (fail closed) on timeout or publish failure. */
-  judge(command: CommandRequested, options?: { timeoutMs?: number }): Promise<VerdictIssued>;
-  /** After a provisional hold verdict: the final verdict for that commandId, or a rejection on timeout/abort. */
-  awaitFinal(commandId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<VerdictIssued>;
-}
+/** The engine's port to policy decisions: kit's one CommandGate, shared by every proxy (connectCommandGate in production). */
+export type { CommandGate } from '@portcullis/kit';
 
 /** Where SessionOpened, CommandCompleted, OutputRecorded and SessionClosed go (bus.publish('sessionEvents', e) in production). */
 export interface SessionEventSink {
   publish(event: SessionTopicEvent): Promise<void>;
+  /** `edge` marks this proxy's commands as decided at the edge (kit's SessionEventSink). */
+  readonly decision?: 'edge' | 'remote';
 }
 
 /** Verifies the OIDC access token a caller sends as password or keyboard-interactive answer. */

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, TcpipRequestInfo } from 'ssh2';
 import type { Logger } from 'pino';
 import { newId, type CommandRequested, type Detector, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
-import { describeError } from '@portcullis/kit';
+import { describeError, judgeCommand } from '@portcullis/kit';
 import type { SshProxyConfig } from './config.ts';
 import { SessionRecord } from '@portcullis/kit';
 import { attachHandshake, type Authenticated } from './handshake.ts';
@@ -117,26 +117,30 @@ export class SshSession {
     return this.record!.commandRequested({ kind: 'shell', ...fields, targetUser: this.auth!.targetUser });
   }
 
-  /** Judges a command; a hold waits for the final verdict. Fails closed on any error. `tell` reaches the caller. */
+  /**
+   * Judges a command through the gateway's one judge path (kit's judgeCommand): a hold tells the
+   * caller and waits for the final verdict; a caller who disconnects while held withdraws the
+   * approval. Fails closed on any error. `tell` reaches the caller.
+   */
   private async decide(command: CommandRequested, tell: (text: string) => void): Promise<Decision> {
     const { verdictTimeoutMs, holdTimeoutMs } = this.deps.config;
-    let verdict: VerdictIssued;
-    try {
-      verdict = await this.deps.gate.judge(command, { timeoutMs: verdictTimeoutMs });
-      if (verdict.effect === 'hold') {
-        const minutes = Math.round(holdTimeoutMs / 60_000);
-        tell(`portcullis: held for approval ${verdict.approvalId ?? '(no id)'} (${verdict.reasons.join('; ')}); waiting up to ${minutes} min…\n`);
-        verdict = await this.deps.gate.awaitFinal(command.commandId, { timeoutMs: holdTimeoutMs, signal: this.abort.signal });
-        if (verdict.effect !== 'block') tell(`portcullis: approved (${verdict.approvalId ?? verdict.ruleIds.join(', ')}); running\n`);
-      }
-    } catch (err) {
-      return { run: false, status: 'failed', message: `portcullis: not run: ${describeError(err)}` };
+    const outcome = await judgeCommand(this.deps.gate, command, {
+      timeoutMs: verdictTimeoutMs,
+      holdTimeoutMs,
+      signal: this.abort.signal,
+      onHold: (verdict) => tell(`portcullis: held for approval ${verdict.approvalId ?? '(no id)'} (${verdict.reasons.join('; ')}); waiting up to ${Math.round(holdTimeoutMs / 60_000)} min…\n`),
+    });
+    if (outcome.run) {
+      if (outcome.approvalId) tell(`portcullis: approved (${outcome.approvalId}); running\n`);
+      return { run: true, verdict: outcome.verdict };
     }
-    if (verdict.effect === 'block' || verdict.effect === 'hold') {
+    const { refusal } = outcome;
+    if (refusal.code === 'PCL_ERR_BLOCKED' || refusal.code === 'PCL_ERR_APPROVAL_DENIED') {
+      const verdict = refusal.verdict!;
       const rules = verdict.ruleIds.length > 0 ? `rule ${verdict.ruleIds.join(', ')}` : 'the policy default';
       return { run: false, status: 'refused', message: `portcullis: blocked by ${rules}: ${verdict.reasons.join('; ') || 'no rule allows it'}` };
     }
-    return { run: true, verdict };
+    return { run: false, status: 'failed', message: `portcullis: not run: ${refusal.detail}` };
   }
 
   // ---------------------------------------------------------------- stage: connect

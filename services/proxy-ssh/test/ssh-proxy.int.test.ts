@@ -90,6 +90,32 @@ test('a held command waits for its approval, then runs', async () => {
   }
 });
 
+test('a caller who disconnects while its command is held withdraws the approval: the approvals API shows it cancelled', async () => {
+  const created = tmpFile('abandoned');
+  const client = await ssh2Client('root@web-1', { password: ciToken });
+  let approvalId: string;
+  try {
+    const stream = await new Promise<ClientChannel>((resolve, reject) => client.exec(`touch ${created}`, (err, s) => (err ? reject(err) : resolve(s))));
+    let stderr = '';
+    stream.stderr.on('data', (d: Buffer) => (stderr += d));
+    approvalId = await eventually('the hold notice', () => /held for approval ([0-9a-f-]{36})/.exec(stderr)?.[1], 20_000);
+  } finally {
+    client.end();
+  }
+  const alice = await issueHumanToken(ISSUER, 'alice');
+  const shown = await eventually('the approval cancelled in the API', async () => {
+    const res = await fetch(`${f.approvals.url}/approvals/${approvalId}`, { headers: { authorization: `Bearer ${alice}` } });
+    const body = (await res.json()) as { status?: string };
+    return body.status === 'cancelled' ? body : undefined;
+  }, 20_000);
+  assert.equal(shown.status, 'cancelled');
+  // A grant now comes too late: nothing runs.
+  const late = await fetch(`${f.approvals.url}/approvals/${approvalId}/grant`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: '{}' });
+  assert.notEqual(late.status, 200);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(existsSync(created), false, 'the abandoned command never ran');
+});
+
 test('an interactive shell: lines judged on Enter (edits followed), blocked lines not delivered, the session recorded', async () => {
   const victim = tmpFile('interactive');
   writeFileSync(victim, 'keep me');

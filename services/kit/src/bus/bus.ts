@@ -7,7 +7,7 @@ import { createKafka } from './kafka.ts';
 import { createEventCodec, type EventCodec } from './schema-registry.ts';
 import { topicNames, type TopicNames } from './names.ts';
 import { contractTopicSpecs, ensureTopics } from './topics.ts';
-import { createCoalescingSender } from './coalescing-sender.ts';
+import { createCoalescingSender, createRenewingProducer } from './coalescing-sender.ts';
 import { startSubscription, type Subscription, type SubscriptionOptions } from './subscriber.ts';
 
 export interface Bus {
@@ -23,10 +23,20 @@ export interface Bus {
    * broker has it durably; rejects with PCL_ERR_PUBLISH_FAILED otherwise.
    */
   publish<K extends TopicKey>(key: K, event: EventOf<K>): Promise<void>;
+  /**
+   * Publishes several events in one produce request (group commit): all are
+   * encoded first — an invalid one refuses the lot before anything is sent —
+   * then queued together. Resolves when the broker acknowledged every one
+   * (acks=all); rejects with PCL_ERR_PUBLISH_FAILED otherwise.
+   */
+  publishAll(events: readonly PendingEvent[]): Promise<void>;
   subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription>;
   admin(): Promise<Admin>;
   disconnect(): Promise<void>;
 }
+
+/** One event for publishAll. */
+export type PendingEvent = { [K in TopicKey]: { key: K; event: EventOf<K> } }[TopicKey];
 
 export interface BusOptions {
   config: BusConfig;
@@ -42,7 +52,10 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
   const names = topicNames(namespace);
   const codec = createEventCodec({ registryUrl: config.registryUrl, topicName: names.of });
   let producer: Producer | undefined;
+  let commandProducer: ReturnType<typeof createRenewingProducer> | undefined;
+  let recordProducer: ReturnType<typeof createRenewingProducer> | undefined;
   let send: ((topic: string, message: Message) => Promise<void>) | undefined;
+  let sendRecord: ((topic: string, message: Message) => Promise<void>) | undefined;
   let adminClient: Admin | undefined;
   const consumers = new Set<Subscription>();
   let connecting: Promise<void> | undefined;
@@ -59,9 +72,18 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
     const specs = contractTopicSpecs(partitions).map((s) => ({ ...s, name: s.name === 'portcullis.dead-letter' ? names.deadLetter : names.of(keyByContractName(s.name)) }));
     await ensureTopics(await admin(), specs);
     await codec.ensureSchemas();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const make = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Dead letters of subscriptions.
+    producer = make();
     await producer.connect();
-    send = createCoalescingSender(producer);
+    // Events go through producers renewed after a failed send (see createRenewingProducer). Session
+    // events (what happened after a command ran) have their own: a command waiting to be recorded
+    // never queues behind the previous command's CommandCompleted. Their order within a session is
+    // kept by that producer (and proven by the hash chain's seq).
+    commandProducer = createRenewingProducer(make);
+    recordProducer = createRenewingProducer(make);
+    send = createCoalescingSender(commandProducer);
+    sendRecord = createCoalescingSender(recordProducer);
   }
 
   const bus: Bus = {
@@ -81,9 +103,23 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       if (!producer) await bus.connect();
       const value = await codec.encode(key, event);
       try {
-        await send!(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
+        await (key === 'sessionEvents' ? sendRecord! : send!)(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
       } catch (err) {
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    async publishAll(events) {
+      if (!producer) await bus.connect();
+      // Synchronous up to the send: the schema ids were registered at connect.
+      const messages = events.map(({ key, event }) => ({
+        topic: names.of(key),
+        message: { key: topics[key].keyOf(event as never), value: codec.encodeSync(key, event), headers: { 'portcullis-type': event.type } },
+      }));
+      try {
+        await Promise.all(messages.map(({ topic, message }, i) => (events[i]!.key === 'sessionEvents' ? sendRecord! : send!)(topic, message)));
+      } catch (err) {
+        const types = events.map((e) => e.event.type).join(' + ');
+        throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${types} failed: ${(err as Error).message}`, { cause: err });
       }
     },
     async subscribe(options) {
@@ -102,9 +138,14 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
       await Promise.allSettled([...consumers].map((c) => c.stop()));
       consumers.clear();
       await producer?.disconnect().catch(() => undefined);
+      await commandProducer?.disconnect().catch(() => undefined);
+      await recordProducer?.disconnect().catch(() => undefined);
       await adminClient?.disconnect().catch(() => undefined);
       producer = undefined;
+      commandProducer = undefined;
+      recordProducer = undefined;
       send = undefined;
+      sendRecord = undefined;
       adminClient = undefined;
       connecting = undefined;
     },

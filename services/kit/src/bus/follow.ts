@@ -4,6 +4,12 @@ import type { Bus } from './bus.ts';
 export interface Follower {
   /** Resolves once every event that was in the topic when following started has been handled. */
   caughtUp: Promise<void>;
+  /**
+   * When the follower last heard from the broker (a fetch answered, with or
+   * without new events), in Date.now() milliseconds. State built from the
+   * topic is at most this old; a stale follower is a reason to fail closed.
+   */
+  lastFetchAt(): number;
   stop(): Promise<void>;
 }
 
@@ -51,8 +57,12 @@ export async function followTopic<K extends TopicKey>(
       if (end !== undefined) settle(partition, BigInt(offset) + 1n >= end);
     },
   });
+  let lastFetchAt = Date.now();
+  subscription.consumer.on(subscription.consumer.events.FETCH, () => {
+    lastFetchAt = Date.now();
+  });
   subscription.consumer.on(subscription.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     if (payload.topic === topic && pending.has(payload.partition) && BigInt(payload.offsetLag) <= 0n) settle(payload.partition, true);
   });
-  return { caughtUp, stop: () => subscription.stop() };
+  return { caughtUp, lastFetchAt: () => lastFetchAt, stop: () => subscription.stop() };
 }

@@ -1,7 +1,8 @@
-import { newId, type CommandRequested, type EventOf, type TopicKey, type VerdictIssued } from '@portcullis/schemas';
+import { newId, type EventOf, type TopicKey, type VerdictIssued } from '@portcullis/schemas';
 import { PortcullisError } from '../errors.ts';
 import type { Bus } from './bus.ts';
 import type { Subscription } from './subscriber.ts';
+import type { ClosableCommandGate } from '../gateway/ports.ts';
 
 export interface RequestReply<Req, Rep> {
   /** Publishes the request durably and resolves with the first matching reply. */
@@ -38,6 +39,10 @@ export async function createRequestReply<QK extends TopicKey, PK extends TopicKe
   instanceId?: string;
   defaultTimeoutMs?: number;
   keepRepliesMs?: number;
+  /** Replies are only decoded when their record key passes (default: all). */
+  acceptKey?: (key: string) => boolean;
+  /** Where to start reading replies (end offsets noted earlier by the caller); default: the end offsets now. */
+  startOffsets?: { partition: number; offset: string }[];
 }): Promise<RequestReply<EventOf<QK>, EventOf<PK>>> {
   const { bus, requestTopic, replyTopic, requestId, replyId, defaultTimeoutMs = 5000, keepRepliesMs = 10 * 60_000 } = options;
   await bus.connect();
@@ -55,13 +60,14 @@ export async function createRequestReply<QK extends TopicKey, PK extends TopicKe
     }
   }
 
-  const admin = await bus.admin();
-  const endOffsets = await admin.fetchTopicOffsets(replyTopicName);
+  const endOffsets = options.startOffsets ?? (await (await bus.admin()).fetchTopicOffsets(replyTopicName));
+  const acceptKey = options.acceptKey;
   const subscription: Subscription = await bus.subscribe({
     groupId: `portcullis-reply-${replyTopic}-${options.instanceId ?? newId()}`,
     topics: [replyTopic],
     attempts: 1,
     maxWaitTimeInMs: 100,
+    ...(acceptKey ? { accept: (m) => m.key !== null && acceptKey(m.key.toString()) } : {}),
     handler: async ({ event }) => {
       const id = replyId(event as EventOf<PK>);
       remember(id, event as EventOf<PK>);
@@ -125,27 +131,22 @@ export async function createRequestReply<QK extends TopicKey, PK extends TopicKe
   };
 }
 
-/** The proxies' port to the PDP: publish a CommandRequested, await its VerdictIssued. */
-export interface CommandGate {
-  judge(command: CommandRequested, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<VerdictIssued>;
-  awaitFinal(commandId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<VerdictIssued>;
-  close(): Promise<void>;
-}
-
-export async function createCommandGate({ bus, timeoutMs = 5000, instanceId }: { bus: Bus; timeoutMs?: number; instanceId?: string }): Promise<CommandGate> {
+/** The remote gate: publish a CommandRequested, await the PDP's VerdictIssued over Kafka. */
+export async function createCommandGate({ bus, timeoutMs = 5000, instanceId }: { bus: Bus; timeoutMs?: number; instanceId?: string }): Promise<ClosableCommandGate> {
   const rr = await createRequestReply({
     bus,
     requestTopic: 'commands',
     replyTopic: 'verdicts',
     requestId: (e) => e.commandId,
-    replyId: (e) => e.commandId,
+    // Only verdicts answer a command; a dispute about it is not its verdict.
+    replyId: (e) => (e.type === 'VerdictIssued' ? e.commandId : `${e.type}:${e.commandId}`),
     defaultTimeoutMs: timeoutMs,
     ...(instanceId ? { instanceId } : {}),
   });
   return {
     async judge(command, options = {}) {
       try {
-        return await rr.request(command, options);
+        return (await rr.request(command, options)) as VerdictIssued;
       } catch (err) {
         if (err instanceof PortcullisError && err.code === 'PCL_ERR_VERDICT_TIMEOUT') {
           throw new PortcullisError('PCL_ERR_VERDICT_TIMEOUT', `no verdict within ${options.timeoutMs ?? timeoutMs} ms; the command was not run`, { cause: err });
@@ -153,7 +154,7 @@ export async function createCommandGate({ bus, timeoutMs = 5000, instanceId }: {
         throw err;
       }
     },
-    awaitFinal: (commandId, options) => rr.awaitReply(commandId, { ...options, accept: (v) => v.final }),
+    awaitFinal: (commandId, options) => rr.awaitReply(commandId, { ...options, accept: (v) => v.type === 'VerdictIssued' && v.final }) as Promise<VerdictIssued>,
     close: () => rr.close(),
   };
 }

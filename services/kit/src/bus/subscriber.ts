@@ -36,6 +36,12 @@ export interface SubscriptionOptions<K extends TopicKey> {
   partitionsConsumedConcurrently?: number;
   /** Long-poll bound; the broker answers as soon as one byte is there. */
   maxWaitTimeInMs?: number;
+  /**
+   * Looked at before decoding: a message it refuses is skipped (its offset
+   * passes) without being decoded or handled. For consumers that want a few
+   * messages of a busy topic (a proxy waiting for its held commands' verdicts).
+   */
+  accept?: (message: KafkaMessage) => boolean;
 }
 
 export interface Subscription {
@@ -120,6 +126,10 @@ export async function startSubscription<K extends TopicKey>(options: Subscriptio
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
+        if (options.accept && !options.accept(message)) {
+          resolveOffset(message.offset);
+          continue;
+        }
         await handle(batch.topic, batch.partition, message);
         resolveOffset(message.offset);
         await heartbeat();

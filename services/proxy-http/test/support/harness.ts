@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CommandRequested } from '@portcullis/schemas';
-import { createCommandGate, createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
-import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
+import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
+import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
+import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
 import { createHttpProxy } from '../../src/app.ts';
 import { parseHttpProxyConfig } from '../../src/config.ts';
 import type { CommandGate } from '../../src/ports.ts';
@@ -69,6 +70,8 @@ export interface Harness {
   sink: CollectingSink;
   commands: CommandRequested[];
   gate: CommandGate;
+  /** The approvals service and its API. */
+  approvals: ApprovalsService;
   close(): Promise<void>;
 }
 
@@ -79,13 +82,17 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
   const published = await publishPolicy({ bus, yamlText: TEST_POLICY, fileName: 'test-policy.yaml' });
   if (!published.ok) throw new Error(`policy refused: ${JSON.stringify(published)}`);
   const pdp = await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` });
-  const realGate = await createCommandGate({ bus, timeoutMs: 20_000 });
+  // The proxy decides at the edge (the default), as in production.
+  const { gate: realGate, sink: busSink } = await connectCommandGate({ bus, logger: silentLogger(), decision: 'edge', service: 'proxy-http-test', verdictTimeoutMs: 20_000, policyStalenessMs: 10_000 });
   const commands: CommandRequested[] = [];
   const gate: CommandGate = {
     judge: (c, o) => (commands.push(c), realGate.judge(c, o)),
     awaitFinal: (id, o) => realGate.awaitFinal(id, o),
+    cancelHold: (hold) => realGate.cancelHold!(hold),
   };
-  const sink = new CollectingSink();
+  const verifierForApprovals = createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] });
+  const approvals = await startApprovalsService({ bus, logger: silentLogger(), verifier: verifierForApprovals, port: 0 });
+  const sink = new CollectingSink(busSink.decision);
   const config = parseHttpProxyConfig({
     http: { maxMaskedBodyBytes: 1024 * 1024, maxRequestBodyBytes: 64 * 1024, verdictTimeoutMs: 20_000 },
     resources: [
@@ -103,10 +110,11 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
   await tlsApp.listen({ port: 0, host: '127.0.0.1' });
   const tlsPort = (tlsApp.server.address() as AddressInfo).port;
   return {
-    bus, sink, commands, gate, proxyUrl: `http://127.0.0.1:${port}`, tlsProxyUrl: `https://127.0.0.1:${tlsPort}`,
+    bus, sink, commands, gate, approvals, proxyUrl: `http://127.0.0.1:${port}`, tlsProxyUrl: `https://127.0.0.1:${tlsPort}`,
     async close() {
       await app.close().catch(() => undefined);
       await tlsApp.close().catch(() => undefined);
+      await approvals.stop().catch(() => undefined);
       await realGate.close().catch(() => undefined);
       await pdp.stop().catch(() => undefined);
       await bus.disconnect().catch(() => undefined);

@@ -2,9 +2,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCommandGate, createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
+import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
 import { newId, nowIso, type SessionTopicEvent } from '@portcullis/schemas';
-import { publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
+import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
+import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
 import { createSshProxy, parseSshProxyConfig, type SshProxy } from '../../src/index.ts';
 import { startSshd, type TestSshd } from './sshd.ts';
 
@@ -54,6 +55,8 @@ export interface Fixture {
   keysPort: number;
   dir: string;
   sessionEvents: SessionTopicEvent[];
+  /** The approvals service and its API (http://127.0.0.1:<port>). */
+  approvals: ApprovalsService;
   grant(approvalId: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,7 +73,9 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
     throw new Error(`policy refused: ${JSON.stringify(published.errors)}`);
   }
   const pdp = await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` });
-  const gate = await createCommandGate({ bus, timeoutMs: 20_000 });
+  // The proxy decides at the edge (the default), as in production.
+  const { gate, sink } = await connectCommandGate({ bus, logger: silentLogger(), decision: 'edge', service: 'proxy-ssh-test', verdictTimeoutMs: 20_000, policyStalenessMs: 10_000 });
+  const approvals = await startApprovalsService({ bus, logger: silentLogger(), verifier: createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] }), port: 0 });
   const sessionEvents: SessionTopicEvent[] = [];
   const reader = await bus.subscribe({
     groupId: `${bus.names.namespace}-reader`,
@@ -98,7 +103,7 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
   const proxy = createSshProxy({
     config,
     gate,
-    sink: { publish: (e) => bus.publish('sessionEvents', e) },
+    sink,
     verifier: createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] }),
     dataDir: join(dir, 'data'),
     logger: process.env.PORTCULLIS_TEST_LOGS ? undefined : silentLogger(),
@@ -106,13 +111,14 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
   const { port } = await proxy.listen(0, '127.0.0.1');
   const { port: keysPort } = await proxy.keysApi.listen(0, '127.0.0.1');
   return {
-    bus, sshd, proxy, port, keysPort, dir, sessionEvents,
+    bus, sshd, proxy, port, keysPort, dir, sessionEvents, approvals,
     async grant(approvalId) {
       await bus.publish('approvals', { type: 'ApprovalGranted', eventId: newId(), occurredAt: nowIso(), sessionId: 'approvals-test', approvalId, approvers: ['bob'] });
     },
     async close() {
       await proxy.close().catch(() => undefined);
       await reader.stop().catch(() => undefined);
+      await approvals.stop().catch(() => undefined);
       await gate.close().catch(() => undefined);
       await pdp.stop().catch(() => undefined);
       await bus.disconnect().catch(() => undefined);

@@ -1,0 +1,3 @@
+export * from './ports.ts';
+export * from './judge.ts';
+export * from './settings.ts';

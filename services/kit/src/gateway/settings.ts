@@ -1,0 +1,15 @@
+import { z } from 'zod';
+
+/**
+ * Every proxy's decision settings (the `postgres:`, `ssh:` and `http:`
+ * sections of portcullis.yaml take the same two keys):
+ *   decision           edge (default): the proxy decides each command itself and records it with its
+ *                      verdict before running it; remote: the PDP decides over Kafka, for deployments
+ *                      that must not hand policies to proxies.
+ *   policyStalenessMs  edge: how long the proxy's policy state may go without reading the policies
+ *                      topic before it refuses every command (fail closed, with that reason).
+ */
+export const decisionSettings = {
+  decision: z.enum(['edge', 'remote']).default('edge'),
+  policyStalenessMs: z.number().int().positive().default(10_000),
+};
