@@ -16,6 +16,7 @@ import { z } from 'zod';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -47,6 +48,8 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: jsonSchemaTransform,
+    // Registers the schemas named with .meta({ id }) as components, so their $refs resolve.
+    transformObject: jsonSchemaTransformObject,
   });
 
   app.setErrorHandler((err, request, reply) => {

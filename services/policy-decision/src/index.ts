@@ -16,3 +16,4 @@ export { startPolicyDecisionService, commandText, PDP_GROUP, type PolicyDecision
 export { publishPolicy, type PublishResult } from './publish.ts';
 export { analyzeHttp, classifyKubernetesRequest, normalizePath } from './analysis/http.ts';
 export { analyzeShell } from './analysis/shell.ts';
+export { playgroundCommand, type PlaygroundCommand } from './playground.ts';
