@@ -32,7 +32,8 @@ export function loginPageHandler(provider: Provider, people: readonly PersonCred
     const [, uid, login] = match;
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-frame-options', 'DENY');
-    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    // No form-action: Chrome applies it to the redirects after the post, which end at the client's redirect URI.
+    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     try {
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== uid) return send(res, 400, page('This login link does not belong to this browser session. Start again from the console.'));
