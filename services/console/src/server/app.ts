@@ -141,8 +141,10 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     return reply.redirect(login.returnTo, 303);
   });
 
-  app.get('/auth/me', { schema: { summary: 'Who is logged in', response: { 200: Me, ...errors } } }, async (request) => {
-    const s = session(request);
+  // No session is an ordinary state of the app, not an error: 204, so the browser logs nothing.
+  app.get('/auth/me', { schema: { summary: 'Who is logged in (204: nobody)', response: { 200: Me, 204: z.null().describe('not logged in'), ...errors } } }, async (request, reply) => {
+    const s = sessions.get(request.cookies[SESSION_COOKIE]);
+    if (!s) return reply.status(204).send();
     const { subject, name, kind, groups } = s.identity;
     return {
       subject, kind, groups, ...(name ? { name } : {}),

@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { NavLink, Route, Routes, useLocation } from 'react-router';
-import { ApiError, consoleApi, setCsrfToken, unwrap, type Me } from './api.ts';
+import { consoleApi, setCsrfToken, unwrap, type Me } from './api.ts';
 import { InboxPage } from './pages/Inbox.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
 import { SessionPage } from './pages/Session.tsx';
@@ -12,15 +12,17 @@ export function App() {
   const me = useQuery({
     queryKey: ['me'],
     queryFn: async () => {
-      const data = unwrap(await consoleApi.GET('/auth/me'));
+      const answer = await consoleApi.GET('/auth/me');
+      const data = answer.response.status === 204 ? null : unwrap(answer);
+      if (!data) return null;
       setCsrfToken(data.csrfToken);
       return data;
     },
     staleTime: 60_000,
   });
   if (me.isPending) return <Loading what="your login" />;
-  if (me.error instanceof ApiError && me.error.status === 401) return <LoginPage />;
   if (me.error) return <ErrorNote error={me.error} />;
+  if (me.data === null) return <LoginPage />;
   return <Shell me={me.data} />;
 }
 

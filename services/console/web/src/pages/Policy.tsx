@@ -30,7 +30,8 @@ export function PolicyPage({ me }: { me: Me }) {
             </div>
           )}
           <Playground me={me} />
-          <h2>Rules, first match per effect wins by strictness</h2>
+          <h2>Rules</h2>
+          <p className="muted">Every rule that matches a command applies; the strictest effect wins (block, then hold, then mask, then allow).</p>
           <ol className="rules">
             {policy.data.rules.map((r) => (
               <li key={r.id} className="card">
