@@ -194,8 +194,10 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
   /** axe-core on the page as it is: no serious or critical violation. Evaluated over CDP, so the page's CSP stays as served. */
   async function accessible(name: string): Promise<void> {
     await page.evaluate(axe.source);
+    // Runs in the page: globalThis is its window.
     const violations = await page.evaluate(async () => {
-      const result = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] });
+      const inPage = globalThis as unknown as { axe: typeof axe; document: unknown };
+      const result = await inPage.axe.run(inPage.document as never, { resultTypes: ['violations'] });
       return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
     });
     assert.deepEqual(violations, [], `accessibility of the ${name} page`);

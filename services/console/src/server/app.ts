@@ -144,7 +144,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   // No session is an ordinary state of the app, not an error: 204, so the browser logs nothing.
   app.get('/auth/me', { schema: { summary: 'Who is logged in (204: nobody)', response: { 200: Me, 204: z.null().describe('not logged in'), ...errors } } }, async (request, reply) => {
     const s = sessions.get(request.cookies[SESSION_COOKIE]);
-    if (!s) return reply.status(204).send();
+    if (!s) return reply.status(204).send(null);
     const { subject, name, kind, groups } = s.identity;
     return {
       subject, kind, groups, ...(name ? { name } : {}),
@@ -162,7 +162,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
       sessions.end(s.id);
     }
     reply.clearCookie(SESSION_COOKIE, cookieOptions);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   // ------------------------------------------------------------------ proxy
