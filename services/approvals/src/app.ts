@@ -8,6 +8,7 @@
  *   GET  /approvals/:id                one approval
  *   POST /approvals/:id/grant          { comment? }  vote for (grants at quorum)
  *   POST /approvals/:id/deny           { comment? }  one denial denies
+ *   GET  /approvals/events             server-sent events: { approvalId, status } per change
  *   GET  /docs/json                    OpenAPI document
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -28,7 +29,7 @@ import type { ApprovalWorkflow } from './workflow.ts';
 import { ApprovalView, ErrorView, viewOf } from './views.ts';
 
 export interface AppDeps {
-  workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute'>;
+  workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute' | 'onChange'>;
   verifier: IdentityVerifier;
   logger: Logger;
 }
@@ -37,6 +38,7 @@ const ApprovalParams = z.object({ id: z.string().uuid().describe('approvalId (fr
 const DecisionBody = z.object({ comment: z.string().max(2000).optional().describe('shown to the requester and recorded in the verdict') }).default({});
 const errors = { 400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 503: ErrorView };
 const security = [{ bearer: [] }];
+const EVENT_STREAM_MAX_MS = 5 * 60_000;
 
 export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
@@ -86,6 +88,32 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
     handler: async (request) => {
       await caller(request);
       return { approvals: workflow.list(request.query.status ? { status: request.query.status } : {}).map(viewOf) };
+    },
+  });
+
+  app.get('/approvals/events', {
+    schema: {
+      summary: 'Server-sent events: an "approval" event with { approvalId, status } for every new or changed approval',
+      description: 'Read the approval itself with GET /approvals/:id. The stream ends after five minutes; EventSource reconnects (and so re-authenticates) by itself.',
+      security,
+      response: { 200: z.string().describe('text/event-stream'), ...errors },
+    },
+    handler: async (request, reply) => {
+      await caller(request);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      res.write(': connected\n\n');
+      // Ids and statuses only: what an approval says is read through the API, with its checks.
+      const off = workflow.onChange((s) => void res.write(`event: approval\ndata: ${JSON.stringify({ approvalId: s.request.approvalId, status: s.status })}\n\n`));
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      // A token may expire while the stream is open: end it now and then so the reconnect is checked afresh.
+      const end = setTimeout(() => res.end(), EVENT_STREAM_MAX_MS);
+      res.once('close', () => {
+        off();
+        clearInterval(keepAlive);
+        clearTimeout(end);
+      });
     },
   });
 

@@ -24,7 +24,7 @@ const verifier: IdentityVerifier = { verify: unused };
 const pool = { query: unused } as unknown as Pool;
 
 const documents: Record<string, () => Promise<{ swagger(): unknown; close(): Promise<unknown> }>> = {
-  approvals: () => buildApprovalsApp({ workflow: { get: unused, list: unused, execute: unused }, verifier, logger: silentLogger() }),
+  approvals: () => buildApprovalsApp({ workflow: { get: unused, list: unused, execute: unused, onChange: unused }, verifier, logger: silentLogger() }),
   query: () => buildQueryApp({ pool, verifier, routes: [replayRoutes({ pool })] }),
   console: () =>
     buildConsoleApp({

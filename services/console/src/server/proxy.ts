@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PortcullisError } from '@portcullis/kit';
 
 /** Response headers worth passing on; everything else (cookies, server info) stays upstream. */
-const PASSED_HEADERS = ['content-type', 'content-disposition', 'cache-control'];
+const PASSED_HEADERS = ['content-type', 'content-disposition', 'cache-control', 'x-accel-buffering'];
 
 /** The upstream URL for a path below the prefix; refuses anything that would leave the upstream's origin. */
 export function upstreamUrl(base: string, rest: string, query: string): URL {
@@ -25,14 +25,21 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, targ
   const headers: Record<string, string> = { authorization: `Bearer ${accessToken}`, accept: request.headers.accept ?? 'application/json' };
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   if (hasBody) headers['content-type'] = 'application/json';
+  // The upstream must answer within a minute; its body (an export, an event stream) may then run
+  // as long as the browser keeps reading it, and stops when the browser goes away.
+  const upstream = new AbortController();
+  reply.raw.once('close', () => upstream.abort());
+  const answerTimeout = setTimeout(() => upstream.abort(), 60_000);
   const res = await fetchImpl(target, {
     method: request.method,
     headers,
     ...(hasBody ? { body: JSON.stringify(request.body ?? {}) } : {}),
-    signal: AbortSignal.timeout(60_000),
-  }).catch((err: Error) => {
-    throw new PortcullisError('PCL_ERR_INTERNAL', `${target.origin} is unreachable: ${err.message}`, { details: { upstream: target.origin } });
-  });
+    signal: upstream.signal,
+  })
+    .catch((err: Error) => {
+      throw new PortcullisError('PCL_ERR_INTERNAL', `${target.origin} is unreachable: ${err.message}`, { details: { upstream: target.origin } });
+    })
+    .finally(() => clearTimeout(answerTimeout));
   reply.status(res.status);
   for (const h of PASSED_HEADERS) {
     const v = res.headers.get(h);

@@ -5,8 +5,18 @@ import { approvalsApi, unwrap, type Approval, type Me } from '../api.ts';
 import { ErrorNote, Loading } from '../components/States.tsx';
 import { formatTime, timeLeft } from '../time.ts';
 
-/** New holds show up without a reload: the list is refreshed every second while the page is open. */
-const REFRESH_MS = 1000;
+/** New holds arrive as server-sent events; the list is also re-read now and then in case the stream was down. */
+const REFRESH_MS = 15_000;
+
+/** Re-reads the approvals whenever the approvals service says one changed. */
+function useApprovalEvents(): void {
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    const events = new EventSource('/api/approvals/approvals/events');
+    events.addEventListener('approval', () => void queryClient.invalidateQueries({ queryKey: ['approvals'] }));
+    return () => events.close();
+  }, [queryClient]);
+}
 
 export function InboxPage({ me }: { me: Me }) {
   const pending = useQuery({
@@ -14,6 +24,7 @@ export function InboxPage({ me }: { me: Me }) {
     queryFn: async () => unwrap(await approvalsApi.GET('/approvals', { params: { query: { status: 'pending' } } })).approvals,
     refetchInterval: REFRESH_MS,
   });
+  useApprovalEvents();
   const now = useNow();
   return (
     <section aria-labelledby="inbox-title">
