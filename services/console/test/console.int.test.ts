@@ -307,6 +307,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     // The same page at a phone's width.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByText('Nothing is waiting for a decision.').waitFor();
     await shot('inbox-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
     await logOut();
