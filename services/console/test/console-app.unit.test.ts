@@ -124,6 +124,9 @@ describe('console login', () => {
     const state = cookieOf(start, LOGIN_COOKIE)!.value;
     const foreign = await app.inject({ url: `/auth/callback?code=code-alice&state=${state}` });
     assert.equal(foreign.statusCode, 401);
+    assert.match(String(foreign.headers['content-type']), /^text\/html/, 'a page for the person, with a way back');
+    assert.match(foreign.body, /not started in this browser/);
+    assert.match(foreign.body, /href="\/auth\/login"/);
     assert.equal(cookieOf(foreign, SESSION_COOKIE), undefined);
     const mismatched = await app.inject({ url: `/auth/callback?code=code-alice&state=${state}`, cookies: { [LOGIN_COOKIE]: 'other' } });
     assert.equal(mismatched.statusCode, 401);

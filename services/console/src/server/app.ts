@@ -60,6 +60,18 @@ export interface ConsoleDeps {
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody };
 
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function loginFailed(this: unknown, err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const known = isPortcullisError(err) ? err : undefined;
+  if (!known) request.log.error({ err: describeError(err) }, 'login failed');
+  const message = known ? known.message : 'the login failed; see the console log';
+  return reply
+    .status(known?.status ?? 500)
+    .type('text/html; charset=utf-8')
+    .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Login failed — Portcullis console</title></head><body><main><h1>Login failed</h1><p>${escapeHtml(message)}</p><p><a href="/auth/login">Log in again</a></p></main></body></html>`);
+}
+
 export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstance> {
   const sessions = deps.sessions ?? createSessionStore();
   const auditorGroup = deps.auditorGroup ?? 'auditors';
@@ -115,7 +127,9 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   }
 
   // ------------------------------------------------------------------ login
-  app.get('/auth/login', { schema: { hide: true, querystring: LoginQuery } }, async (request, reply) => {
+  // A browser lands on these two: a failure is a page with a way back, not JSON.
+  const browserFacing = { errorHandler: loginFailed };
+  app.get('/auth/login', { schema: { hide: true, querystring: LoginQuery }, ...browserFacing }, async (request, reply) => {
     const auth = await deps.oidc.authorizationRequest();
     sessions.startLogin(auth.state, auth.codeVerifier, safeReturnTo(request.query.returnTo));
     // Binds the login to this browser: a callback carrying someone else's state is refused.
@@ -123,7 +137,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     return reply.redirect(auth.url, 303);
   });
 
-  app.get('/auth/callback', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/auth/callback', { schema: { hide: true }, ...browserFacing }, async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
     const expected = request.cookies[LOGIN_COOKIE];
     reply.clearCookie(LOGIN_COOKIE, { ...cookieOptions, path: '/auth' });
