@@ -41,7 +41,9 @@ const security = [{ bearer: [] }];
 const EVENT_STREAM_MAX_MS = 5 * 60_000;
 
 export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  // forceCloseConnections: a stop must not wait for sockets of clients that went quiet (an event
+  // stream's reconnect cut short leaves one behind until the headers timeout).
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
@@ -91,6 +93,12 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
     },
   });
 
+  // Event streams never finish by themselves: end them when the service stops, so closing does not wait for clients.
+  const openStreams = new Set<import('node:http').ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of openStreams) res.end();
+  });
+
   app.get('/approvals/events', {
     schema: {
       summary: 'Server-sent events: an "approval" event with { approvalId, status } for every new or changed approval',
@@ -102,7 +110,9 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
       await caller(request);
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      openStreams.add(res);
+      // connection: close: an ended stream frees its socket at once instead of idling in keep-alive through a stop.
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close' });
       res.write(': connected\n\n');
       // Ids and statuses only: what an approval says is read through the API, with its checks.
       const off = workflow.onChange((s) => void res.write(`event: approval\ndata: ${JSON.stringify({ approvalId: s.request.approvalId, status: s.status })}\n\n`));
@@ -110,6 +120,7 @@ export async function buildApp({ workflow, verifier, logger }: AppDeps): Promise
       // A token may expire while the stream is open: end it now and then so the reconnect is checked afresh.
       const end = setTimeout(() => res.end(), EVENT_STREAM_MAX_MS);
       res.once('close', () => {
+        openStreams.delete(res);
         off();
         clearInterval(keepAlive);
         clearTimeout(end);

@@ -68,10 +68,20 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
 
   before(async () => {
     mkdirSync(outputDir, { recursive: true });
+    // The provider and the browser start while the rest is set up.
     const oidcDir = await mkdtemp(join(tmpdir(), 'portcullis-console-oidc-'));
-    oidc = await startOidcProvider({ port: await freePort(), dataDir: oidcDir });
-    cleanup.push(() => rm(oidcDir, { recursive: true, force: true }), () => oidc.stop());
-    const issuer = oidc.issuer;
+    const oidcPort = await freePort();
+    const issuer = `http://127.0.0.1:${oidcPort}`;
+    const oidcStarting = startOidcProvider({ port: oidcPort, dataDir: oidcDir });
+    cleanup.push(() => rm(oidcDir, { recursive: true, force: true }), async () => (await oidcStarting).stop());
+    const profile = await mkdtemp(join(tmpdir(), 'portcullis-console-chromium-'));
+    const browserStarting = chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    cleanup.push(() => rm(profile, { recursive: true, force: true }));
     const verifier = createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] });
 
     const c = postgresConnection();
@@ -141,16 +151,11 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     });
     await consoleApp.listen({ port: consolePort, host: '127.0.0.1' });
     cleanup.push(() => consoleApp.close());
+    // Closed first: the browser holds the inbox's event stream open.
+    cleanup.push(async () => (await browserStarting).close());
 
-    const profile = await mkdtemp(join(tmpdir(), 'portcullis-console-chromium-'));
-    cleanup.push(() => rm(profile, { recursive: true, force: true }));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    cleanup.push(() => browser.close());
+    oidc = await oidcStarting;
+    browser = await browserStarting;
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())));
     page.on('pageerror', (e) => void consoleErrors.push(e.message));

@@ -79,7 +79,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const secure = deps.publicUrl.startsWith('https:');
   const fetchImpl = deps.fetch ?? fetch;
 
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, disableRequestLogging: true, bodyLimit: 256 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  // forceCloseConnections: proxied event streams and exports must not hold up a stop.
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, disableRequestLogging: true, bodyLimit: 256 * 1024, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifyCookie);
