@@ -219,8 +219,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     if (!state.policy) throw new PortcullisError('PCL_ERR_CONFLICT', 'no policy is published yet');
     const { identity, resource, protocol, command } = request.body;
     const kind = protocol ?? ('sql' in command ? 'postgres' : 'shell' in command ? 'ssh' : 'http');
-    // The playground's identity is marked as such: it never passes for the real caller.
-    const cmd = playgroundCommand({ ...identity, issuer: 'urn:portcullis:console-playground' }, { name: resource.name, kind, tags: resource.tags }, command, protocol);
+    // Nothing runs and nothing is published: the identity is only what the rules are matched against.
+    const cmd = playgroundCommand({ ...identity, issuer: identity.issuer ?? s.identity.issuer }, { name: resource.name, kind, tags: resource.tags }, command, protocol);
     const { decision } = await evaluate(cmd, state);
     return {
       effect: decision.effect, ruleIds: decision.ruleIds, reasons: decision.reasons, classes: decision.classes, policyVersion: decision.policyVersion,

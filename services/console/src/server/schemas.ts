@@ -34,7 +34,12 @@ export const PolicyView = z
 
 export const DecideRequest = z
   .object({
-    identity: z.object({ subject: z.string().min(1).max(200), kind: z.enum(['human', 'service']), groups: z.array(z.string().max(200)).max(50).default([]) }),
+    identity: z.object({
+      subject: z.string().min(1).max(200),
+      kind: z.enum(['human', 'service']),
+      groups: z.array(z.string().max(200)).max(50).default([]),
+      issuer: z.string().min(1).max(500).optional().describe('default: the issuer of the person using the playground'),
+    }),
     resource: z.object({ name: z.string().min(1).max(200), tags: z.array(z.string().max(200)).max(50).default([]) }),
     protocol: z.enum(['postgres', 'ssh', 'http']).optional(),
     command: z.union([
