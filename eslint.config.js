@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // wasm_exec.js is the Go toolchain's WASM support file, shipped beside the module it runs.
-  { ignores: ['**/node_modules/**', 'infra/.cache/**', 'infra/.data/**', '**/dist/**', '**/wasm_exec.js'] },
+  { ignores: ['**/node_modules/**', 'infra/.cache/**', 'infra/.data/**', '**/dist/**', '**/wasm_exec.js', 'services/console/web/src/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

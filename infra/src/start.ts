@@ -8,7 +8,7 @@
  *  5. how to try it with psql
  * Ctrl-C stops the services; `npm run infra:down` stops the stack.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busConfigFromEnv, createBus, followTopic, silentLogger } from '@portcullis/kit';
@@ -50,6 +50,14 @@ if (current !== yamlText) {
 }
 await bus.disconnect();
 
+// The web console's single-page app is built output, not committed: build it when it is missing or stale.
+const consoleBuild = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/console/scripts/build-if-stale.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+if (consoleBuild.status !== 0) {
+  console.error(`${pad('console app')} FAILED   npm run build -w @portcullis/console`);
+  process.exit(1);
+}
+console.log(`${pad('console app')} ${consoleBuild.stdout.toString().trim().padEnd(8)} services/console/web/dist`);
+
 interface Service {
   name: string;
   main: string;
@@ -70,6 +78,7 @@ const services: Service[] = [
     ready: () => portOpen(8090),
     detail: 'audit + replay projections, query API http://127.0.0.1:8090 (/docs/json)',
   },
+  { name: 'console', main: 'services/console/src/server/main.ts', ready: () => portOpen(8093), detail: 'http://127.0.0.1:8093 (web console)' },
 ];
 
 const children: ChildProcess[] = [];
@@ -99,6 +108,9 @@ A write to production is held until a DBA approves it:
   psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
        -c "UPDATE orders SET status = 'refunded' WHERE id = 1"     # waits, printing the approval id
   PORTCULLIS_TOKEN="$(npx portcullis dev token alice)" npx portcullis approvals grant <approval-id>
+
+The same in the browser: http://127.0.0.1:8093 — log in as alice (approver) or carol (auditor)
+with the password from \`npx portcullis dev password alice\`.
 
 What happened, as an auditor sees it (carol is in the auditors group):
 

@@ -55,6 +55,15 @@ export const DEV_LOGIN_CLIENT = 'portcullis-dev-login';
 export const DEV_LOGIN_MAX_TTL_SECONDS = 3600;
 export const DEV_LOGIN_DEFAULT_TTL_SECONDS = 900;
 
+/**
+ * The web console (services/console) logs people in with the authorization
+ * code flow and PKCE. It is a native-type public client: its redirect URI is
+ * on loopback, and RFC 8252 §7.3 lets the port vary, so a console on any local
+ * port (npm start's 8093, a test's free port) is accepted at /auth/callback.
+ */
+export const CONSOLE_CLIENT = 'portcullis-console';
+export const CONSOLE_REDIRECT_URIS: readonly string[] = ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'];
+
 export function findPerson(username: string): DevPerson | undefined {
   return DEV_PEOPLE.find((p) => p.username === username);
 }

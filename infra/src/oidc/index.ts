@@ -20,6 +20,7 @@ export {
   DEV_PEOPLE,
   DEV_SERVICE_ACCOUNTS,
   DEV_LOGIN_GRANT,
+  CONSOLE_CLIENT,
   KIND_CLAIM,
   PORTCULLIS_AUDIENCE,
   PORTCULLIS_RESOURCE,
@@ -27,4 +28,5 @@ export {
   type DevPerson,
   type DevServiceAccount,
 } from './directory.ts';
+export { devPassword } from './dev-password.ts';
 export { DEFAULT_OIDC_DATA_DIR, DEFAULT_OIDC_PORT, issuerFor } from './locations.ts';

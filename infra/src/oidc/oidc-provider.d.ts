@@ -63,7 +63,20 @@ declare module 'oidc-provider' {
       grantId?: string;
     }) => OidcToken & { resourceServer?: OidcResourceServer };
     ResourceServer: new (identifier: string, info: Record<string, unknown>) => OidcResourceServer;
+    Grant: {
+      new (init: { clientId: string; accountId: string }): OidcGrant;
+      find(id: string): Promise<OidcGrant | undefined>;
+    };
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown>; session?: { accountId?: string }; grantId?: string }>;
+    interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
   }
+
+  export interface OidcGrant {
+    addOIDCScope(scope: string): void;
+    addResourceScope(resource: string, scope: string): void;
+    save(): Promise<string>;
+  }
+
 
   export namespace errors {
     class OIDCProviderError extends Error {

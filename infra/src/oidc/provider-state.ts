@@ -6,16 +6,22 @@
  *   jwks.json         private signing keys (RS256 + ES256)
  *   clients.json      client ids and secrets
  *   cookie-keys.json  keys oidc-provider signs its cookies with
+ *   people.json       the dev people's login passwords (the browser login page)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { DEV_LOGIN_CLIENT, DEV_SERVICE_ACCOUNTS } from './directory.ts';
+import { DEV_LOGIN_CLIENT, DEV_PEOPLE, DEV_SERVICE_ACCOUNTS } from './directory.ts';
 
 export interface ClientCredential {
   clientId: string;
   clientSecret: string;
+}
+
+export interface PersonCredential {
+  username: string;
+  password: string;
 }
 
 export interface ProviderState {
@@ -23,6 +29,8 @@ export interface ProviderState {
   signingKeys: JWK[];
   clients: ClientCredential[];
   cookieKeys: string[];
+  /** Passwords of the dev people, for the browser login page. */
+  people: PersonCredential[];
 }
 
 const SIGNING_ALGORITHMS = ['RS256', 'ES256'] as const;
@@ -31,6 +39,7 @@ export const STATE_FILES = {
   jwks: 'jwks.json',
   clients: 'clients.json',
   cookieKeys: 'cookie-keys.json',
+  people: 'people.json',
 } as const;
 
 /** Loads the provider's state from dataDir, creating whatever is missing. */
@@ -56,7 +65,21 @@ export async function loadOrCreateProviderState(dataDir: string): Promise<Provid
     (keys) => ({ keys }),
   );
 
-  return { signingKeys, clients, cookieKeys };
+  const peopleFile = join(dataDir, STATE_FILES.people);
+  let people = await readJson<{ people: PersonCredential[] }>(peopleFile).then((v) => v?.people ?? []);
+  const unset = DEV_PEOPLE.filter((p) => !people.some((c) => c.username === p.username));
+  if (unset.length > 0) {
+    people = [...people, ...unset.map(({ username }) => ({ username, password: randomSecret().slice(0, 16) }))];
+    await writePrivateJson(peopleFile, { people });
+  }
+
+  return { signingKeys, clients, cookieKeys, people };
+}
+
+/** A dev person's login password, read from the data dir; `portcullis dev password NAME` prints it. */
+export async function readPersonPassword(dataDir: string, username: string): Promise<string | undefined> {
+  const file = await readJson<{ people: PersonCredential[] }>(join(dataDir, STATE_FILES.people));
+  return file?.people.find((p) => p.username === username)?.password;
 }
 
 /** The secret of one client, read from the data dir; used by the token helpers. */

@@ -4,11 +4,14 @@
  *  - resource indicators (RFC 8707) so access tokens are JWTs (RFC 9068)
  *    with audience "portcullis",
  *  - Portcullis claims in every access token: groups and portcullis_kind,
- *  - optionally the dev-login grant for test people (dev-login-grant.ts).
+ *  - optionally the dev-login grant for test people (dev-login-grant.ts) and
+ *    the web console's browser login (authorization code + PKCE, login-page.ts).
  */
 /// <reference path="./oidc-provider.d.ts" />
 import Provider, { type OidcToken } from 'oidc-provider';
 import {
+  CONSOLE_CLIENT,
+  CONSOLE_REDIRECT_URIS,
   DEV_LOGIN_CLIENT,
   DEV_LOGIN_GRANT,
   DEV_SERVICE_ACCOUNTS,
@@ -54,6 +57,15 @@ export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOpti
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
     });
+    // A public client: PKCE is required for it (oidc-provider's default for auth method "none").
+    clients.push({
+      client_id: CONSOLE_CLIENT,
+      application_type: 'native',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [...CONSOLE_REDIRECT_URIS],
+      token_endpoint_auth_method: 'none',
+    });
   }
 
   const resourceServerInfo = (resource: string): Record<string, unknown> => ({
@@ -94,7 +106,7 @@ export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOpti
     },
     features: {
       clientCredentials: { enabled: true },
-      // No browser flows here: the login pages would accept any name.
+      // oidc-provider's development pages accept any name; login-page.ts asks a password instead.
       devInteractions: { enabled: false },
       resourceIndicators: {
         enabled: true,

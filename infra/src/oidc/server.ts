@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createOidcProvider } from './provider.ts';
+import { loginPageHandler } from './login-page.ts';
 import { loadOrCreateProviderState } from './provider-state.ts';
 import { DEFAULT_OIDC_DATA_DIR, DEFAULT_OIDC_PORT, OIDC_HOST, issuerFor } from './locations.ts';
 
@@ -41,7 +42,18 @@ provider.on('grant.error', (_ctx, err) => {
   console.error(`oidc-provider: token request refused: ${message}${why ? ` (${why})` : ''}`);
 });
 
-const server = createServer(provider.callback());
+const providerCallback = provider.callback();
+const loginPage = devLogin ? loginPageHandler(provider, state.people) : undefined;
+const server = createServer((req, res) => {
+  if (!loginPage) return providerCallback(req, res);
+  loginPage(req, res).then(
+    (handled) => void (handled || providerCallback(req, res)),
+    () => {
+      res.statusCode = 500;
+      res.end();
+    },
+  );
+});
 server.on('error', (err: NodeJS.ErrnoException) => {
   console.error(
     err.code === 'EADDRINUSE'

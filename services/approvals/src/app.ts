@@ -10,6 +10,7 @@
  *   GET  /approvals/:id                one approval
  *   POST /approvals/:id/grant          { comment? }  vote for (grants at quorum)
  *   POST /approvals/:id/deny           { comment? }  one denial denies
+ *   GET  /approvals/events             server-sent events: { approvalId, status } per change
  *   GET  /docs/json                    OpenAPI document
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -18,6 +19,7 @@ import { z } from 'zod';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -30,7 +32,7 @@ import { ApprovalView, ErrorView, viewOf } from './views.ts';
 import { canSee, DEFAULT_AUDITOR_GROUP } from './visibility.ts';
 
 export interface AppDeps {
-  workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute'>;
+  workflow: Pick<ApprovalWorkflow, 'get' | 'list' | 'execute' | 'onChange'>;
   verifier: IdentityVerifier;
   logger: Logger;
   /** Members see every approval (default `auditors`). */
@@ -48,9 +50,12 @@ const ApprovalParams = z.object({ id: z.string().uuid().describe('approvalId (fr
 const DecisionBody = z.object({ comment: z.string().max(2000).optional().describe('shown to the requester and recorded in the verdict') }).default({});
 const errors = { 400: ErrorView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 503: ErrorView };
 const security = [{ bearer: [] }];
+const EVENT_STREAM_MAX_MS = 5 * 60_000;
 
 export async function buildApp({ workflow, verifier, logger, auditorGroup = DEFAULT_AUDITOR_GROUP }: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  // forceCloseConnections: a stop must not wait for sockets of clients that went quiet (an event
+  // stream's reconnect cut short leaves one behind until the headers timeout).
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
@@ -59,6 +64,8 @@ export async function buildApp({ workflow, verifier, logger, auditorGroup = DEFA
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: jsonSchemaTransform,
+    // Registers the schemas named with .meta({ id }) as components, so their $refs resolve.
+    transformObject: jsonSchemaTransformObject,
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -107,6 +114,44 @@ export async function buildApp({ workflow, verifier, logger, auditorGroup = DEFA
       const who = callerOf(request);
       const all = workflow.list(request.query.status ? { status: request.query.status } : {});
       return { approvals: all.filter((a) => canSee(who, a, auditorGroup)).map(viewOf) };
+    },
+  });
+
+  // Event streams never finish by themselves: end them when the service stops, so closing does not wait for clients.
+  const openStreams = new Set<import('node:http').ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of openStreams) res.end();
+  });
+
+  app.get('/approvals/events', {
+    schema: {
+      summary: 'Server-sent events: an "approval" event with { approvalId, status } for every new or changed approval',
+      description: 'Read the approval itself with GET /approvals/:id. The stream ends after five minutes; EventSource reconnects (and so re-authenticates) by itself.',
+      security,
+      response: { 200: z.string().describe('text/event-stream'), ...errors },
+    },
+    handler: async (request, reply) => {
+      const who = callerOf(request);
+      reply.hijack();
+      const res = reply.raw;
+      openStreams.add(res);
+      // connection: close: an ended stream frees its socket at once instead of idling in keep-alive through a stop.
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close' });
+      res.write(': connected\n\n');
+      // Ids and statuses only: what an approval says is read through the API, with its checks.
+      // Only approvals the caller may see: to anyone else they do not exist, here as in GET /approvals.
+      const off = workflow.onChange((s) => {
+        if (canSee(who, s, auditorGroup)) res.write(`event: approval\ndata: ${JSON.stringify({ approvalId: s.request.approvalId, status: s.status })}\n\n`);
+      });
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      // A token may expire while the stream is open: end it now and then so the reconnect is checked afresh.
+      const end = setTimeout(() => res.end(), EVENT_STREAM_MAX_MS);
+      res.once('close', () => {
+        openStreams.delete(res);
+        off();
+        clearInterval(keepAlive);
+        clearTimeout(end);
+      });
     },
   });
 

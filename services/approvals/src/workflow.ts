@@ -17,6 +17,8 @@ export interface ApprovalWorkflow {
   list(filter?: { status?: ApprovalStatus }): KnownApproval[];
   /** Decides, publishes what was decided (durably), applies it, and returns the new state. */
   execute(approvalId: string, command: DistributiveOmit<ApprovalCommand, 'now'>): Promise<ApprovalState>;
+  /** Calls listener with each approval whose state changes once the projection is live; returns the unsubscribe. */
+  onChange(listener: (state: KnownApproval) => void): () => void;
   /** Resolves once the projection holds every event that was in the log at start. */
   caughtUp: Promise<void>;
   stop(): Promise<void>;
@@ -31,6 +33,7 @@ export async function startApprovalWorkflow({ bus, logger, clock = nowIso, name 
   const states = new Map<string, KnownApproval>();
   const timers = new Map<string, NodeJS.Timeout>();
   const locks = new Map<string, Promise<unknown>>();
+  const listeners = new Set<(state: KnownApproval) => void>();
   let live = false;
   let stopped = false;
 
@@ -40,7 +43,15 @@ export async function startApprovalWorkflow({ bus, logger, clock = nowIso, name 
     const next = evolve(get(event.approvalId), event);
     if (next.status === 'unknown') return;
     states.set(event.approvalId, next);
-    if (live) react(next);
+    if (!live) return;
+    react(next);
+    for (const listener of listeners) {
+      try {
+        listener(next);
+      } catch (err) {
+        logger.warn({ approvalId: event.approvalId, err: describeError(err) }, 'approval change listener failed');
+      }
+    }
   }
 
   /** After each change: arm or clear the expiry timer, and grant votes that reached the quorum. */
@@ -107,6 +118,10 @@ export async function startApprovalWorkflow({ bus, logger, clock = nowIso, name 
     list: ({ status } = {}) =>
       [...states.values()].filter((s) => !status || s.status === status).sort((a, b) => a.request.occurredAt.localeCompare(b.request.occurredAt)),
     execute,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     caughtUp,
     async stop() {
       stopped = true;

@@ -388,3 +388,27 @@ test('authentication comes first: no or a bad token is 401 whatever the body', a
   assert.equal(garbage.json().code, 'PCL_ERR_VALIDATION');
   assert.equal(service.workflow.get(approvalId).status, 'pending');
 });
+
+test('GET /approvals/events streams each new and decided approval as a server-sent event; no token, no stream', async () => {
+  assert.equal((await fetch(`${service.url}/approvals/events`)).status, 401);
+  const stream = new AbortController();
+  const res = await fetch(`${service.url}/approvals/events`, { headers: { authorization: `Bearer ${tokens.alice}` }, signal: stream.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  let text = '';
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+  })().catch(() => undefined);
+  try {
+    const { approvalId } = await hold(identities['ci-deploy']!, 'orders-db');
+    await eventually('the pending event', () => text.includes(`data: {"approvalId":"${approvalId}","status":"pending"}`) || undefined, 10_000);
+    assert.equal((await call('POST', `/approvals/${approvalId}/deny`, 'dave', { comment: 'not now' })).status, 200);
+    await eventually('the denied event', () => text.includes(`data: {"approvalId":"${approvalId}","status":"denied"}`) || undefined, 10_000);
+    assert.match(text, /^: connected\n\n/);
+    assert.doesNotMatch(text, /UPDATE orders/, 'events carry ids and statuses, not the command');
+  } finally {
+    stream.abort();
+    await reading;
+  }
+});

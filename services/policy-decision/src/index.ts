@@ -18,3 +18,4 @@ export { analyzeHttp, encodeNormalizedPath, canonicalPathProblem, canonicalQuery
 export { analyzeShell } from './analysis/shell.ts';
 export { verdictOf, approvalRequestOf } from './verdict-events.ts';
 export * from './edge/index.ts';
+export { playgroundCommand, type PlaygroundCommand } from './playground.ts';

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { Identity, ResourceRef, type CommandRequested, type Protocol } from '@portcullis/schemas';
@@ -12,7 +11,9 @@ import {
   evaluate,
   formatPolicyError,
   parseYamlWith,
+  playgroundCommand,
   policyStateFromDocument,
+  type PlaygroundCommand,
   type Decision,
   type PolicyError,
   type PolicyState,
@@ -53,45 +54,12 @@ export function registerPolicyCommands(program: Command): void {
 
 // ---------------------------------------------------------------- shared
 
-type When = { sql: string } | { shell: string } | { http: string; headers?: Record<string, string> };
+type When = PlaygroundCommand;
 
 const KIND_OF_PROTOCOL = { postgres: 'postgres', ssh: 'ssh', http: 'http' } as const;
 
-function buildCommand(identity: Identity, resource: ResourceRef, when: When, protocol?: Protocol): CommandRequested {
-  const command: CommandRequested['command'] =
-    'sql' in when
-      ? { kind: 'sql', text: when.sql, phase: 'simple' }
-      : 'shell' in when
-        ? { kind: 'shell', commandLine: when.shell, channel: 'exec' }
-        : httpCommand(when.http, when.headers ?? {});
-  const inferred: Protocol = command.kind === 'sql' ? 'postgres' : command.kind === 'shell' ? 'ssh' : 'http';
-  return {
-    type: 'CommandRequested',
-    eventId: randomUUID(),
-    occurredAt: new Date().toISOString(),
-    sessionId: 'cli-policy-eval',
-    seq: 1,
-    digest: '0'.repeat(64),
-    commandId: randomUUID(),
-    identity,
-    resource,
-    protocol: protocol ?? inferred,
-    command,
-  };
-}
-
-function httpCommand(line: string, headers: Record<string, string>): CommandRequested['command'] {
-  const [method = '', target = '/'] = line.trim().split(/\s+/, 2);
-  const q = target.indexOf('?');
-  return {
-    kind: 'http',
-    method,
-    path: q >= 0 ? target.slice(0, q) : target,
-    query: q >= 0 ? target.slice(q + 1) : '',
-    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])),
-    bodySize: 0,
-  };
-}
+const buildCommand = (identity: Identity, resource: ResourceRef, when: When, protocol?: Protocol): CommandRequested =>
+  playgroundCommand(identity, resource, when, protocol, 'cli-policy-eval');
 
 function loadPolicy(file: string): { ok: true; state: PolicyState } | { ok: false; errors: PolicyError[] } {
   let text: string;
