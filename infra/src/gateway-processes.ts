@@ -10,6 +10,9 @@ import { runDir } from './paths.ts';
  * starting a second gateway on the same ports.
  */
 const PREFIX = 'gateway-';
+/** The `npm start` process itself: its SIGTERM handler stops its children. */
+export const START_PROCESS_NAME = 'npm-start';
+const START_PROCESS = `${PREFIX}${START_PROCESS_NAME}`;
 
 export function recordGatewayProcess(name: string, pid: number): void {
   mkdirSync(runDir, { recursive: true });
@@ -32,10 +35,12 @@ export function runningGatewayProcesses(): string[] {
   });
 }
 
+/** npm start first (it stops its children and says nothing of their exits), then whatever is left. */
 export async function stopGatewayProcesses(): Promise<string> {
-  const names = recordedNames();
-  const stopped = (await Promise.all(names.map((n) => stopByPidFile(n, 10_000)))).filter((s) => s === 'stopped').length;
-  return stopped === 0 ? 'not running' : `stopped ${stopped} processes`;
+  const first = await stopByPidFile(START_PROCESS, 10_000);
+  const rest = await Promise.all(recordedNames().map((n) => stopByPidFile(n, 10_000)));
+  const stopped = [first, ...rest].filter((s) => s === 'stopped').length;
+  return stopped === 0 ? 'not running' : 'stopped';
 }
 
 export function forgetGatewayProcesses(): void {

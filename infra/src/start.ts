@@ -26,7 +26,7 @@ import { demoClientFiles, writeDemoClientFiles } from './demo/clients.ts';
 import { tryItText } from './demo/try-it.ts';
 import { startSshd } from './targets/sshd.ts';
 import { selfSignedCertificate } from './targets/tls.ts';
-import { forgetGatewayProcesses, recordGatewayProcess, runningGatewayProcesses } from './gateway-processes.ts';
+import { START_PROCESS_NAME, forgetGatewayProcesses, recordGatewayProcess, runningGatewayProcesses } from './gateway-processes.ts';
 import { logFile, portOpen, waitUntil } from './processes.ts';
 
 const pad = (s: string): string => s.padEnd(18);
@@ -38,6 +38,8 @@ const fail = (what: string, message: string): never => {
 const already = runningGatewayProcesses();
 if (already.length > 0) fail('gateway', `already running: ${already.join(', ')}. Stop it with Ctrl-C where it runs, or npm run infra:down.`);
 forgetGatewayProcesses();
+// infra:down stops this process too (its SIGTERM handler stops the children), not only the children.
+recordGatewayProcess(START_PROCESS_NAME, process.pid);
 const ports: [string, number][] = [
   ['PORTCULLIS_PROXY_PG_PORT', PROXY_PG_PORT], ['PORTCULLIS_SSH_PORT', PROXY_SSH_PORT], ['PORTCULLIS_SSH_KEYS_PORT', PROXY_SSH_KEYS_PORT],
   ['PORTCULLIS_HTTP_PORT', PROXY_HTTP_PORT], ['PORTCULLIS_APPROVALS_PORT', APPROVALS_PORT], ['PORTCULLIS_API_PORT', QUERY_API_PORT],
