@@ -17,6 +17,8 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
+const SSHD = '/usr/sbin/sshd';
+
 export interface SshdOptions {
   /** Keys, config and pid file live here; keys already there are kept, so a restart keeps the host key. */
   dir: string;
@@ -35,6 +37,7 @@ export interface SshdOptions {
  */
 export async function startSshd(options: SshdOptions): Promise<Sshd> {
   const { dir, port } = options;
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is required but not installed: apt-get install openssh-server`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyFile = (name: string): string => {
     const file = join(dir, name);
@@ -70,7 +73,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
   writeFileSync(join(dir, 'sshd_config'), config);
   // A port that already answers would make the readiness check below succeed against someone else's server.
   if (await portOpen(port)) throw new Error(`sshd: 127.0.0.1:${port} is already in use`);
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4096);
