@@ -4,9 +4,11 @@
  * Starts the real components as local processes (no Docker engine needed),
  * waits until each answers, and prints one status line each. Idempotent: a
  * component that already answers is left alone. `down` stops exactly the
- * processes `up` started (by their pid files under infra/.data/run).
+ * processes `up` started (by their pid files under infra/.data/run), and
+ * first the gateway and demo targets `npm start` runs, if still running.
  */
 import { components } from './stack.ts';
+import { runningGatewayProcesses, stopGatewayProcesses } from './gateway-processes.ts';
 
 const pad = (s: string): string => s.padEnd(10);
 
@@ -25,6 +27,8 @@ async function up(): Promise<number> {
 }
 
 async function down(): Promise<number> {
+  // What npm start runs on top of the stack goes first: it depends on the stack.
+  console.log(`${pad('gateway')} ${await stopGatewayProcesses()}`);
   for (const c of [...components].reverse()) {
     console.log(`${pad(c.name)} ${await c.stop()}`);
   }
@@ -38,6 +42,8 @@ async function status(): Promise<number> {
     allUp &&= s !== undefined;
     console.log(`${pad(c.name)} ${s === undefined ? 'down' : `running  ${s}`}`);
   }
+  const gateway = runningGatewayProcesses();
+  console.log(`${pad('gateway')} ${gateway.length === 0 ? 'not running (npm start runs it)' : `running  ${gateway.join(', ')}`}`);
   return allUp ? 0 : 3;
 }
 

@@ -2,11 +2,12 @@
  * npm start: the infrastructure, the gateway's services and a demo.
  *
  *  1. the local stack (PostgreSQL, Kafka, schema registry, OpenID provider)
- *  2. a demo database with customer data, and portcullis.yaml pointing at it
+ *  2. demo targets: a database with customer data, an OpenSSH server, a shop
+ *     HTTP API and a Kubernetes API double, and portcullis.yaml pointing at them
  *  3. the example policy published (when it changed)
- *  4. the services as child processes, logs in infra/.data/logs
- *  5. how to try it with psql
- * Ctrl-C stops the services; `npm run infra:down` stops the stack.
+ *  4. the gateway's services as child processes, logs in infra/.data/logs
+ *  5. how to try it with psql, ssh, curl and kubectl
+ * Ctrl-C stops the gateway and the demo targets; `npm run infra:down` stops the stack.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
@@ -14,26 +15,74 @@ import { join } from 'node:path';
 import { busConfigFromEnv, createBus, followTopic, silentLogger } from '@portcullis/kit';
 import { publishPolicy } from '@portcullis/policy-decision';
 import { components } from './stack.ts';
-import { logDir, repoRoot } from './paths.ts';
+import { dataDir, repoRoot } from './paths.ts';
+import {
+  APPROVALS_PORT, DEMO_API_PORT, DEMO_KUBERNETES_PORT, DEMO_SSHD_PORT, HOST, PROXY_HTTP_PORT, PROXY_PG_PORT, PROXY_SSH_KEYS_PORT, PROXY_SSH_PORT, QUERY_API_PORT,
+} from './ports.ts';
 import { seedDemoDatabase } from './demo/seed.ts';
-import { DEMO_PG_PORT, writeDemoConfig } from './demo/config.ts';
-import { portOpen, waitUntil } from './processes.ts';
+import { DEMO_RESOURCES, writeDemoConfig } from './demo/config.ts';
+import { DEMO_SECRETS, demoSecret } from './demo/secrets.ts';
+import { demoClientFiles, writeDemoClientFiles } from './demo/clients.ts';
+import { tryItText } from './demo/try-it.ts';
+import { startSshd } from './targets/sshd.ts';
+import { selfSignedCertificate } from './targets/tls.ts';
+import { START_PROCESS_NAME, forgetGatewayProcesses, recordGatewayProcess, runningGatewayProcesses } from './gateway-processes.ts';
+import { logFile, portOpen, waitUntil } from './processes.ts';
 import { postgresUrl } from './postgres.ts';
 
 const pad = (s: string): string => s.padEnd(18);
+const fail = (what: string, message: string): never => {
+  console.error(`${pad(what)} FAILED   ${message}`);
+  process.exit(1);
+};
+
+const already = runningGatewayProcesses();
+if (already.length > 0) fail('gateway', `already running: ${already.join(', ')}. Stop it with Ctrl-C where it runs, or npm run infra:down.`);
+forgetGatewayProcesses();
+// infra:down stops this process too (its SIGTERM handler stops the children), not only the children.
+recordGatewayProcess(START_PROCESS_NAME, process.pid);
+const ports: [string, number][] = [
+  ['PORTCULLIS_PROXY_PG_PORT', PROXY_PG_PORT], ['PORTCULLIS_SSH_PORT', PROXY_SSH_PORT], ['PORTCULLIS_SSH_KEYS_PORT', PROXY_SSH_KEYS_PORT],
+  ['PORTCULLIS_HTTP_PORT', PROXY_HTTP_PORT], ['PORTCULLIS_APPROVALS_PORT', APPROVALS_PORT], ['PORTCULLIS_API_PORT', QUERY_API_PORT],
+  ['PORTCULLIS_DEMO_SSHD_PORT', DEMO_SSHD_PORT], ['PORTCULLIS_DEMO_API_PORT', DEMO_API_PORT], ['PORTCULLIS_DEMO_KUBERNETES_PORT', DEMO_KUBERNETES_PORT],
+];
+for (const [variable, port] of ports) {
+  if (await portOpen(port)) fail('gateway', `${HOST}:${port} is already in use; set ${variable} to move it.`);
+}
 
 for (const c of components) {
-  const detail = await c.start().catch((err: Error) => {
-    console.error(`${pad(c.name)} FAILED   ${err.message}`);
-    process.exit(1);
-  });
+  const detail = await c.start().catch((err: Error) => fail(c.name, err.message));
   console.log(`${pad(c.name)} ready    ${detail}`);
 }
 
-await seedDemoDatabase();
-const configFile = writeDemoConfig();
-console.log(`${pad('demo database')} ready    database demo, schema shop (customers, orders)`);
+// ---------------------------------------------------------------- demo targets and portcullis.yaml
+const children: ChildProcess[] = [];
+let stopping = false;
+const stop = (): void => {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  forgetGatewayProcesses();
+  setTimeout(() => process.exit(0), 3000).unref();
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
 
+await seedDemoDatabase();
+console.log(`${pad('demo database')} ready    database demo, schema shop (customers, orders)`);
+const sshd = await startSshd({ dir: demoClientFiles.sshdDir, port: DEMO_SSHD_PORT, logFile: logFile('demo-sshd') }).catch((err: Error) => fail('demo-sshd', err.message));
+children.push(sshd.process);
+recordGatewayProcess('demo-sshd', sshd.process.pid!);
+sshd.process.once('exit', (code) => void (stopping || console.error(`${pad('demo-sshd')} exited (${code}); see ${logFile('demo-sshd')}`)));
+console.log(`${pad('demo-sshd')} running  ${HOST}:${DEMO_SSHD_PORT}, OpenSSH as ${sshd.user}, host key ${sshd.hostKeyFingerprint} (resource "${DEMO_RESOURCES.host}")`);
+const https = selfSignedCertificate(demoClientFiles.httpsDir);
+const configFile = writeDemoConfig({
+  sshd: { user: sshd.user, keyFile: sshd.userKeyPath, hostKeyFingerprint: sshd.hostKeyFingerprint },
+  apiTokenFile: demoSecret(DEMO_SECRETS.api).file,
+  clusterTokenFile: demoSecret(DEMO_SECRETS.cluster).file,
+  httpsCert: { cert: https.certFile, key: https.keyFile },
+});
+
+// ---------------------------------------------------------------- the example policy
 const examplePolicy = join(repoRoot, 'policies', 'examples', 'automation-access.yaml');
 const bus = createBus({ config: busConfigFromEnv('portcullis-start'), logger: silentLogger() });
 await bus.connect();
@@ -50,6 +99,8 @@ if (current !== yamlText) {
 }
 await bus.disconnect();
 
+// ---------------------------------------------------------------- the gateway's services
+
 // The web console's single-page app is built output, not committed: build it when it is missing or stale.
 const consoleBuild = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/console/scripts/build-if-stale.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
 if (consoleBuild.status !== 0) {
@@ -61,69 +112,76 @@ console.log(`${pad('console app')} ${consoleBuild.stdout.toString().trim().padEn
 interface Service {
   name: string;
   main: string;
-  /** Resolves when it answers. */
+  /** True once it answers; services that say so over IPC (process.send) are ready then too. */
   ready: () => Promise<boolean>;
   detail: string;
   env?: Record<string, string>;
 }
+const sshProxyDataDir = join(dataDir, 'proxy-ssh');
+/** Generous: on a busy 2-core machine seven processes load their code at once. */
+const SERVICE_START_TIMEOUT_MS = 120_000;
 const services: Service[] = [
-  { name: 'policy-decision', main: 'services/policy-decision/src/main.ts', ready: async () => true, detail: 'consuming portcullis.commands' },
-  { name: 'proxy-postgres', main: 'services/proxy-postgres/src/main.ts', ready: () => portOpen(DEMO_PG_PORT), detail: `127.0.0.1:${DEMO_PG_PORT} (resource "demo")` },
-  { name: 'approvals', main: 'services/approvals/src/main.ts', ready: () => portOpen(8091), detail: 'http://127.0.0.1:8091 (approvals API)' },
+  { name: 'policy-decision', main: 'services/policy-decision/src/main.ts', ready: async () => false, detail: 'consuming portcullis.commands' },
+  {
+    name: 'demo-http-targets',
+    main: 'infra/src/demo/http-targets.ts',
+    ready: async () => (await portOpen(DEMO_API_PORT)) && portOpen(DEMO_KUBERNETES_PORT),
+    detail: `shop API http://${HOST}:${DEMO_API_PORT}/v1 (resource "${DEMO_RESOURCES.api}"), Kubernetes API double http://${HOST}:${DEMO_KUBERNETES_PORT} (resource "${DEMO_RESOURCES.cluster}")`,
+  },
+  { name: 'proxy-postgres', main: 'services/proxy-postgres/src/main.ts', ready: () => portOpen(PROXY_PG_PORT), detail: `${HOST}:${PROXY_PG_PORT} (resource "${DEMO_RESOURCES.database}")` },
+  {
+    name: 'proxy-ssh',
+    main: 'services/proxy-ssh/src/main.ts',
+    env: { PORTCULLIS_SSH_PORT: String(PROXY_SSH_PORT), PORTCULLIS_SSH_KEYS_PORT: String(PROXY_SSH_KEYS_PORT), PORTCULLIS_SSH_DATA_DIR: sshProxyDataDir },
+    ready: () => portOpen(PROXY_SSH_PORT),
+    detail: `${HOST}:${PROXY_SSH_PORT} (resource "${DEMO_RESOURCES.host}"), key registration http://${HOST}:${PROXY_SSH_KEYS_PORT}/keys`,
+  },
+  {
+    name: 'proxy-http',
+    main: 'services/proxy-http/src/main.ts',
+    env: { PORTCULLIS_HTTP_PORT: String(PROXY_HTTP_PORT) },
+    ready: () => portOpen(PROXY_HTTP_PORT),
+    detail: `https://${HOST}:${PROXY_HTTP_PORT}/r/<resource> (resources "${DEMO_RESOURCES.api}", "${DEMO_RESOURCES.cluster}")`,
+  },
+  { name: 'approvals', main: 'services/approvals/src/main.ts', env: { PORTCULLIS_APPROVALS_PORT: String(APPROVALS_PORT) }, ready: () => portOpen(APPROVALS_PORT), detail: `http://${HOST}:${APPROVALS_PORT} (approvals API)` },
   {
     name: 'projections',
     main: 'services/replay-projection/src/main.ts',
     // The projections' database: the local cluster's (the projections themselves know no default).
-    env: { PORTCULLIS_QUERY_API_ALL: '1', PORTCULLIS_PG_URL: process.env.PORTCULLIS_PG_URL || postgresUrl('portcullis') },
-    ready: () => portOpen(8090),
-    detail: 'audit + replay projections, query API http://127.0.0.1:8090 (/docs/json)',
+    env: { PORTCULLIS_QUERY_API_ALL: '1', PORTCULLIS_API_PORT: String(QUERY_API_PORT), PORTCULLIS_PG_URL: process.env.PORTCULLIS_PG_URL || postgresUrl('portcullis') },
+    ready: () => portOpen(QUERY_API_PORT),
+    detail: `audit + replay projections, query API http://${HOST}:${QUERY_API_PORT} (/docs/json)`,
   },
   { name: 'console', main: 'services/console/src/server/main.ts', ready: () => portOpen(8093), detail: 'http://127.0.0.1:8093 (web console)' },
 ];
 
-const children: ChildProcess[] = [];
+// All start at once (each spends most of its start loading code and waiting for Kafka); their lines print in order.
 const env = { ...process.env, PORTCULLIS_CONFIG: configFile };
-for (const s of services) {
-  const out = openSync(join(logDir, `${s.name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, s.main)], { env: { ...env, ...s.env }, stdio: ['ignore', out, out], cwd: repoRoot });
+const started = services.map((s) => {
+  const out = openSync(logFile(s.name), 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, s.main)], { env: { ...env, ...s.env }, stdio: ['ignore', out, out, 'ipc'], cwd: repoRoot });
   children.push(child);
+  recordGatewayProcess(s.name, child.pid!);
+  let settled = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`exited (${code}) while starting; see ${logFile(s.name)}`)));
+    waitUntil(s.name, async () => settled || s.ready(), SERVICE_START_TIMEOUT_MS, s.name).then(resolve, reject);
+  }).then(() => void (settled = true), (err: Error) => ((settled = true), err));
   child.once('exit', (code) => {
-    if (!stopping) console.error(`${pad(s.name)} exited (${code}); see ${join(logDir, `${s.name}.log`)}`);
+    if (settled && !stopping) console.error(`${pad(s.name)} exited (${code}); see ${logFile(s.name)}`);
   });
-  await waitUntil(s.name, s.ready, 60_000, s.name);
+  return { s, ready };
+});
+for (const { s, ready } of started) {
+  const failed = await ready;
+  if (failed) {
+    stop();
+    fail(s.name, failed.message);
+  }
   console.log(`${pad(s.name)} running  ${s.detail}`);
 }
 
-console.log(`
-Portcullis is running. Try it as the demo LLM agent (a real token from the local OpenID provider):
-
-  export PGPASSWORD="$(npx portcullis dev token llm-agent)"
-  psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
-       -c "SELECT name, email, card_number FROM customers"        # personal data masked
-  psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
-       -c "DROP TABLE customers"                                   # blocked by rule automation-no-destructive
-
-A write to production is held until a DBA approves it:
-
-  psql "host=127.0.0.1 port=${DEMO_PG_PORT} dbname=demo user=llm-agent sslmode=require" \\
-       -c "UPDATE orders SET status = 'refunded' WHERE id = 1"     # waits, printing the approval id
-  PORTCULLIS_TOKEN="$(npx portcullis dev token alice)" npx portcullis approvals grant <approval-id>
-
-The same in the browser: http://127.0.0.1:8093 — log in as alice (approver) or carol (auditor)
-with the password from \`npx portcullis dev password alice\`.
-
-What happened, as an auditor sees it (carol is in the auditors group):
-
-  PORTCULLIS_TOKEN="$(npx portcullis dev token carol)" npx portcullis audit sessions
-  PORTCULLIS_TOKEN="$(npx portcullis dev token carol)" npx portcullis replay <session-id>
-
-Logs: infra/.data/logs/   Stop: Ctrl-C (services), then npm run infra:down (stack).`);
-
-let stopping = false;
-const stop = (): void => {
-  stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  setTimeout(() => process.exit(0), 3000).unref();
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+writeDemoClientFiles(join(sshProxyDataDir, 'ssh_host_ed25519_key.pub'));
+console.log(tryItText());
+console.log(`\nThe web console: http://${HOST}:8093 — log in as alice (approver) or carol (auditor) with the password from \`npx portcullis dev password alice\`.`);

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import { postgresConnection } from '../postgres.ts';
-import { secretsDir } from '../paths.ts';
+import { DEMO_SECRETS, demoSecret, demoSecretFile } from './secrets.ts';
+import { demoCustomers, demoOrdersPerCustomer } from './shop-data.ts';
 
 /**
  * The demo target: a `shop` schema in the `demo` database with customers
@@ -13,20 +11,10 @@ import { secretsDir } from '../paths.ts';
  * portcullis.yaml references); callers never see it.
  */
 export const DEMO_ROLE = 'portcullis_demo';
-export const demoPasswordFile = join(secretsDir, 'demo-target.password');
-
-const customers: [string, string, string, string][] = [
-  ['Jane Roe', 'jane.roe@example.com', '4111 1111 1111 1111', '+1 415 555 0132'],
-  ['John Doe', 'john.doe@example.org', '5500 0000 0000 0004', '+44 20 7946 0958'],
-  ['Ana Lima', 'ana.lima@example.net', '3400 0000 0000 009', '+55 11 91234 5678'],
-  ['Wei Zhang', 'wei.zhang@example.com', '6011 0000 0000 0004', '+86 10 6552 9988'],
-  ['Olu Ade', 'olu.ade@example.org', '4012 8888 8888 1881', '+234 1 270 0000'],
-];
+export const demoPasswordFile = demoSecretFile(DEMO_SECRETS.database);
 
 export async function seedDemoDatabase(): Promise<void> {
-  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  if (!existsSync(demoPasswordFile)) writeFileSync(demoPasswordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
-  const password = readFileSync(demoPasswordFile, 'utf8').trim();
+  const password = demoSecret(DEMO_SECRETS.database).value;
   const c = postgresConnection();
   const admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
   await admin.connect();
@@ -43,9 +31,10 @@ export async function seedDemoDatabase(): Promise<void> {
     await admin.query(`ALTER TABLE shop.orders OWNER TO ${DEMO_ROLE}`);
     const count = await admin.query('SELECT count(*)::int AS n FROM shop.customers');
     if (count.rows[0].n === 0) {
-      for (const [name, email, card, phone] of customers) {
-        const { rows } = await admin.query('INSERT INTO shop.customers (name, email, card_number, phone) VALUES ($1, $2, $3, $4) RETURNING id', [name, email, card, phone]);
-        await admin.query("INSERT INTO shop.orders (customer_id, status, total) VALUES ($1, 'placed', 42.50), ($1, 'shipped', 19.99)", [rows[0].id]);
+      for (const customer of demoCustomers) {
+        const { name, email, cardNumber, phone } = customer;
+        const { rows } = await admin.query('INSERT INTO shop.customers (name, email, card_number, phone) VALUES ($1, $2, $3, $4) RETURNING id', [name, email, cardNumber, phone]);
+        for (const o of demoOrdersPerCustomer) await admin.query('INSERT INTO shop.orders (customer_id, status, total) VALUES ($1, $2, $3)', [rows[0].id, o.status, o.total]);
       }
     }
   } finally {

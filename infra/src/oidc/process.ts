@@ -12,7 +12,7 @@
  * Starting is idempotent: a live provider recorded in the data dir is reused.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,7 +182,7 @@ async function readLiveRunInfo(dataDir: string): Promise<RunInfo | undefined> {
     return undefined;
   }
   const pid = Number(pidText.trim());
-  if (!Number.isInteger(pid) || pid !== info.pid || !isAlive(pid) || !(await isOurServer(pid))) {
+  if (!Number.isInteger(pid) || pid !== info.pid || !isAlive(pid) || !(await isOurServer(pid, dataDir))) {
     await removeRunFiles(dataDir);
     return undefined;
   }
@@ -199,11 +199,29 @@ function isAlive(pid: number): boolean {
 }
 
 /** Guards against a stale pid file whose pid now belongs to another program (Linux only). */
-async function isOurServer(pid: number): Promise<boolean> {
+/**
+ * Whether the pid runs this provider's server for this data dir. Another
+ * checkout of the repository sharing the data dir (a git worktree whose
+ * infra/.data links to the running stack's) counts: same server, same keys.
+ */
+async function isOurServer(pid: number, dataDir: string): Promise<boolean> {
   const cmdline = `/proc/${pid}/cmdline`;
   if (!existsSync(cmdline)) return true;
-  const text = await readFile(cmdline, 'utf8').catch(() => '');
-  return text.includes(SERVER_SCRIPT);
+  const args = (await readFile(cmdline, 'utf8').catch(() => '')).split('\0');
+  if (args.includes(SERVER_SCRIPT)) return true;
+  const serverArg = args.findIndex((a) => a.endsWith(SERVER_SCRIPT_IN_REPO));
+  const dirArg = args.indexOf('--data-dir');
+  return serverArg >= 0 && dirArg > serverArg && sameDirectory(args[dirArg + 1], dataDir);
+}
+
+const SERVER_SCRIPT_IN_REPO = join('infra', 'src', 'oidc', 'server.ts');
+
+function sameDirectory(a: string | undefined, b: string): boolean {
+  try {
+    return a !== undefined && realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
 
 async function waitForDiscovery(

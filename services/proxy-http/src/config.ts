@@ -85,6 +85,8 @@ export const HttpProxySettings = z
     /** Bytes of response kept (masked) in OutputRecorded. */
     recordBytes: z.number().int().nonnegative().default(4096),
     maxHeaderBytes: z.number().int().positive().default(16 * 1024),
+    /** PEM files of the certificate callers see: the proxy serves HTTPS (kubectl sends bearer tokens only over TLS). Absent: plain HTTP. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
   })
   .strict();
 export type HttpProxySettings = z.infer<typeof HttpProxySettings>;
@@ -119,6 +121,8 @@ export function parseHttpProxyConfig(document: unknown, baseDir = process.cwd())
   });
   if (issues.length > 0) throw new PortcullisError('PCL_ERR_CONFIG', `invalid HTTP proxy configuration:\n${issues.join('\n')}`);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const proxySettings = settings.success ? settings.data : HttpProxySettings.parse({});
+  if (proxySettings.tls) proxySettings.tls = { cert: abs(proxySettings.tls.cert), key: abs(proxySettings.tls.key) };
   for (const r of resources) {
     if (r.tls.ca) r.tls.ca = abs(r.tls.ca);
     if (r.protocol === 'kubernetes') {
@@ -126,7 +130,7 @@ export function parseHttpProxyConfig(document: unknown, baseDir = process.cwd())
       if (r.token && 'file' in r.token) r.token = { file: abs(r.token.file) };
     } else if (r.credential && 'file' in r.credential) r.credential = { file: abs(r.credential.file) };
   }
-  return { settings: settings.success ? settings.data : HttpProxySettings.parse({}), resources };
+  return { settings: proxySettings, resources };
 }
 
 export function loadHttpProxyConfig(path: string): HttpProxyConfig {

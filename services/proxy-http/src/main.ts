@@ -1,11 +1,13 @@
 /**
  * Runs the HTTP / Kubernetes proxy. Environment:
  *   PORTCULLIS_CONFIG          portcullis.yaml (default ./portcullis.yaml)
- *   PORTCULLIS_HTTP_PORT       default 8443 (on 127.0.0.1; PORTCULLIS_HTTP_HOST to change)
+ *   PORTCULLIS_HTTP_PORT       default 8443 (on 127.0.0.1; PORTCULLIS_HTTP_HOST to change); HTTPS when
+ *                              portcullis.yaml has http.tls { cert, key }
  *   PORTCULLIS_OIDC_ISSUER     default http://127.0.0.1:9400
  *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE: the bus
  */
+import { readFileSync } from 'node:fs';
 import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadHttpProxyConfig } from './config.ts';
@@ -23,11 +25,13 @@ const { gate, sink } = await connectCommandGate({
   policyStalenessMs: config.settings.policyStalenessMs,
 });
 const verifier = createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] });
-const app = createHttpProxy({ config, gate, sink, verifier, logger });
+const tlsFiles = config.settings.tls;
+const tls = tlsFiles ? { cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } : undefined;
+const app = createHttpProxy({ config, gate, sink, verifier, logger, ...(tls ? { tls } : {}) });
 const port = intSetting(process.env, 'PORTCULLIS_HTTP_PORT', 8443);
 const host = process.env.PORTCULLIS_HTTP_HOST ?? '127.0.0.1';
 await app.listen({ port, host });
-logger.info({ port, host, resources: config.resources.map((r) => r.name) }, 'HTTP proxy listening');
+logger.info({ port, host, https: tls !== undefined, resources: config.resources.map((r) => r.name) }, 'HTTP proxy listening');
 process.send?.('ready');
 
 const shutdown = async (): Promise<void> => {

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +6,7 @@ import type { CommandRequested } from '@portcullis/schemas';
 import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
 import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
+import { selfSignedCertificate } from '@portcullis/infra/targets';
 import { createHttpProxy } from '../../src/app.ts';
 import { parseHttpProxyConfig } from '../../src/config.ts';
 import type { CommandGate } from '../../src/ports.ts';
@@ -106,7 +106,7 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
   const app = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
-  const tlsApp = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env, tls: selfSignedCertificate() });
+  const tlsApp = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env, tls: selfSignedCertificate(mkdtempSync(join(tmpdir(), 'pcl-tls-')), 1) });
   await tlsApp.listen({ port: 0, host: '127.0.0.1' });
   const tlsPort = (tlsApp.server.address() as AddressInfo).port;
   return {
@@ -120,12 +120,4 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
       await bus.disconnect().catch(() => undefined);
     },
   };
-}
-
-/** A throwaway certificate for 127.0.0.1, made with openssl at test time (never stored in the repo). */
-function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
 }
