@@ -16,3 +16,8 @@ export { startPolicyDecisionService, commandText, PDP_GROUP, type PolicyDecision
 export { publishPolicy, type PublishResult } from './publish.ts';
 export { analyzeHttp, classifyKubernetesRequest, normalizePath } from './analysis/http.ts';
 export { analyzeShell } from './analysis/shell.ts';
+export { createWhatIf, matchesFilter, type WhatIf, type WhatIfFilter, type CommandComparison, type DecisionSide } from './whatif/compare.ts';
+export { parseTransitionList, failingTransitions, maskChange, type WhatIfReport, type Transition } from './whatif/report.ts';
+export { readHistory } from './whatif/history.ts';
+export { runWhatIf, type WhatIfRun } from './whatif/run.ts';
+export { formatWhatIfReport } from './whatif/format.ts';
