@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createTestBus, silentLogger, type Bus } from '@portcullis/kit';
-import { issueServiceToken, postgresConnection } from '@portcullis/infra';
+import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
+import { buildApp, createPool, whatIfRoutes } from '@portcullis/audit-projection';
+import { issueHumanToken, issueServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 
@@ -150,6 +151,35 @@ describe('portcullis policy whatif against a history recorded through psql', () 
     const before = await run(process.execPath, [cli, 'policy', 'whatif', examplePath, '--since', '2d', '--until', '1d'], env());
     assert.equal(before.code, 0, before.stderr);
     assert.match(before.stdout, /compared 0, 0 unchanged/);
+  });
+
+  it('POST /policy/whatif streams progress and the same result as the CLI, for auditors only', async () => {
+    const file = join(dir, 'draft-api.yaml');
+    writeFileSync(file, draft);
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const cliRun = await run(process.execPath, [cli, 'policy', 'whatif', file, '--since', since, '--json'], env());
+    assert.equal(cliRun.code, 0, cliRun.stderr);
+    const pool = createPool(postgresUrl('demo'));
+    const app = await buildApp({ pool, verifier: createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] }), routes: [whatIfRoutes({ bus })] });
+    try {
+      const auditor = await issueHumanToken(issuer, 'carol');
+      const res = await app.inject({ method: 'POST', url: '/policy/whatif', headers: { authorization: `Bearer ${auditor}` }, payload: { policy: draft, since } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/x-ndjson');
+      const lines = res.body.trim().split('\n').map((l) => JSON.parse(l) as { result?: unknown; progress?: unknown });
+      const last = lines.at(-1)!;
+      assert.deepEqual(last.result, JSON.parse(cliRun.stdout));
+
+      const badDraft = await app.inject({ method: 'POST', url: '/policy/whatif', headers: { authorization: `Bearer ${auditor}` }, payload: { policy: 'rules: 3', since } });
+      assert.equal(badDraft.statusCode, 400);
+      assert.equal(badDraft.json().code, 'PCL_ERR_VALIDATION');
+      const agent = await issueServiceToken(issuer, 'llm-agent');
+      const forbidden = await app.inject({ method: 'POST', url: '/policy/whatif', headers: { authorization: `Bearer ${agent}` }, payload: { policy: draft, since } });
+      assert.equal(forbidden.statusCode, 403);
+    } finally {
+      await app.close();
+      await pool.end();
+    }
   });
 
   it('bad input gets a clear error and exit code 2', async () => {

@@ -10,3 +10,4 @@ export { buildApp, type QueryApiDeps } from './api/app.ts';
 export { queryConfigFromEnv } from './config.ts';
 export { parseDuration, pointInTime } from './api/durations.ts';
 export { ErrorBody } from './api/schemas.ts';
+export { whatIfRoutes, WhatIfRequest } from './api/whatif.ts';

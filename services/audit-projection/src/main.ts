@@ -6,6 +6,7 @@
 import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
+import { whatIfRoutes } from './api/whatif.ts';
 import { queryConfigFromEnv } from './config.ts';
 import { createPool } from './db.ts';
 import { projectionMetrics } from './metrics.ts';
@@ -21,6 +22,7 @@ let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  routes: [whatIfRoutes({ bus })],
   verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });

@@ -7,7 +7,7 @@
  */
 import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, followTopic } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
-import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
+import { buildApp, createPool, projectionMetrics, queryConfigFromEnv, startAuditProjection, whatIfRoutes } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
 import { startReplayProjection } from './projection.ts';
 
@@ -25,7 +25,7 @@ const policies = await followTopic(bus, 'policies', (e) => void (policy = evolve
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
   verifier: createIdentityVerifier({ issuers: [{ issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [replayRoutes({ pool, schema: config.replaySchema })],
+  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus })],
 });
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });

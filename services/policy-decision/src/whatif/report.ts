@@ -118,7 +118,9 @@ export function createWhatIfReport({ examplesPerTransition }: { examplesPerTrans
       acc.count += 1;
       addCapped(acc.identities, who);
       addCapped(acc.resources, command.resource.name);
-      if (acc.examples.length < examplesPerTransition) {
+      // Keep the earliest examples, so the report does not depend on how the partitions interleaved.
+      const earlier = (e: TransitionExample): boolean => command.occurredAt < e.occurredAt || (command.occurredAt === e.occurredAt && command.commandId < e.commandId);
+      if (acc.examples.length < examplesPerTransition || earlier(acc.examples[acc.examples.length - 1]!)) {
         acc.examples.push({
           commandId: command.commandId,
           sessionId: command.sessionId,
@@ -130,6 +132,8 @@ export function createWhatIfReport({ examplesPerTransition }: { examplesPerTrans
           draft,
           ...(masking ? { maskChange: masking } : {}),
         });
+        acc.examples.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.commandId < b.commandId ? -1 : 1));
+        if (acc.examples.length > examplesPerTransition) acc.examples.pop();
       }
     },
     unjudged() {
