@@ -9,9 +9,11 @@
  * skew between the two streams, so memory stays bounded on long histories.
  */
 import type { CommandRequested, Effect, MaskSpec, VerdictIssued } from '@portcullis/schemas';
+import { analyze } from '../analysis/index.ts';
 import { emptySqlSession, type SqlSessionState } from '../analysis/sql.ts';
-import { evaluate } from '../evaluate.ts';
-import type { Decision } from '../decide.ts';
+import type { Analysis } from '../analysis/types.ts';
+import { advanceSession } from '../evaluate.ts';
+import { decide, type Decision } from '../decide.ts';
 import type { PolicyState } from '../policy/state.ts';
 import { createWhatIfReport, type WhatIfReport, type WhatIfReportBuilder } from './report.ts';
 
@@ -57,6 +59,8 @@ export interface WhatIfOptions {
   maxSessions?: number;
   /** Examples kept per transition. */
   examplesPerTransition?: number;
+  /** Shell and HTTP analyses kept for reuse (they depend on the command alone); 0 turns it off. */
+  analysisCacheSize?: number;
 }
 
 export function matchesFilter(command: CommandRequested, filter: WhatIfFilter): boolean {
@@ -74,7 +78,7 @@ const sideOfDecision = (d: Decision): DecisionSide => ({ effect: d.effect, ruleI
 /** A verdict after an approval closed carries the approval id and a non-hold effect: not the policy's own answer. */
 const isPostApprovalVerdict = (v: VerdictIssued): boolean => v.approvalId !== undefined && v.effect !== 'hold';
 
-export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, examplesPerTransition = 3 }: WhatIfOptions): WhatIf {
+export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, examplesPerTransition = 3, analysisCacheSize = 10_000 }: WhatIfOptions): WhatIf {
   const report: WhatIfReportBuilder = createWhatIfReport({ examplesPerTransition });
   const sessions = new Map<string, SqlSessionState>();
   const waitingForVerdict = new Map<string, { command: CommandRequested; draft: DecisionSide }>();
@@ -90,6 +94,21 @@ export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, exampl
     sessions.delete(sessionId);
     sessions.set(sessionId, state);
     return state;
+  }
+
+  // A history repeats itself: the same `uptime` or `GET /api/v1/…/pods` thousands of times.
+  // Shell and HTTP analyses depend on the command alone, so each distinct one is analysed once;
+  // SQL analysis also reads the session (prepared statements) and relies on the parser's own cache.
+  const analyses = new Map<string, Analysis>();
+  async function analysisOf(command: CommandRequested, session: SqlSessionState): Promise<Analysis> {
+    if (command.command.kind === 'sql' || analysisCacheSize === 0) return analyze(command, session);
+    const key = JSON.stringify(command.command);
+    const cached = analyses.get(key);
+    if (cached) return cached;
+    const analysis = await analyze(command, session);
+    analyses.set(key, analysis);
+    if (analyses.size > analysisCacheSize) analyses.delete(analyses.keys().next().value as string);
+    return analysis;
   }
 
   function remember(sessionId: string, state: SqlSessionState): void {
@@ -109,9 +128,13 @@ export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, exampl
       }
       // Sessions are replayed in order under the draft, so prepared statements and
       // transaction state depend on what the draft would have let run.
-      const evaluation = await evaluate(command, draft, sessionOf(command.sessionId));
-      if (command.command.kind === 'sql') remember(command.sessionId, evaluation.session);
-      const draftSide = sideOfDecision(evaluation.decision);
+      const session = sessionOf(command.sessionId);
+      const analysis = await analysisOf(command, session);
+      const decision = decide(command, analysis, draft);
+      if (command.command.kind === 'sql' && (decision.effect === 'allow' || decision.effect === 'mask')) {
+        remember(command.sessionId, advanceSession(session, command, analysis));
+      }
+      const draftSide = sideOfDecision(decision);
       const verdict = waitingForCommand.get(command.commandId);
       if (verdict) {
         waitingForCommand.delete(command.commandId);
