@@ -8,3 +8,4 @@ export { queryConfigFromEnv } from './config.ts';
 export { parseDuration, pointInTime } from './api/durations.ts';
 export { ErrorBody } from './api/schemas.ts';
 export { pruneAudit, rebuildAuditWindow, type Pruned } from './retention.ts';
+export { whatIfRoutes, WhatIfRequest } from './api/whatif.ts';

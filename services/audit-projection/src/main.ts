@@ -6,6 +6,7 @@
 import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
+import { whatIfRoutes } from './api/whatif.ts';
 import { queryConfigFromEnv } from './config.ts';
 import { startAuditProjection } from './projection.ts';
 
@@ -21,6 +22,7 @@ const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
   status: () => [projection.status()],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
+  routes: [whatIfRoutes({ bus })],
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');

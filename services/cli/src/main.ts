@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import type { CommandRegistrar } from './groups.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerPolicyPublishCommand } from './commands/policy-publish.ts';
+import { registerPolicyWhatIfCommand } from './commands/policy-whatif.ts';
 import { registerProjectionCommands } from './commands/projections.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerIdentityCommands } from './commands/identities.ts';
@@ -16,6 +17,7 @@ import { registerDevCommands } from './commands/dev.ts';
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
   registerPolicyPublishCommand,
+  registerPolicyWhatIfCommand,
   registerProjectionCommands,
   registerReplayCommand,
   registerIdentityCommands,

@@ -23,16 +23,21 @@ function portcullis(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: num
 test('portcullis policy publish puts successive versions on the policies topic and refuses an invalid document', async () => {
   const namespace = `t-publish-${randomBytes(4).toString('hex')}`;
   const env = { PORTCULLIS_TOPIC_NAMESPACE: namespace };
-  const first = await portcullis(['policy', 'publish', example], env);
+  const unconfirmed = await portcullis(['policy', 'publish', example], env);
+  assert.equal(unconfirmed.code, 1, 'a script without --yes publishes nothing');
+  assert.match(unconfirmed.stdout, /what-if: .*automation-access\.yaml against the recorded commands from the log/);
+  assert.match(unconfirmed.stderr, /not published: confirm on a terminal, or pass --yes in scripts/);
+  const first = await portcullis(['policy', 'publish', '--yes', example], env);
   assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /no command would be decided differently/);
   assert.match(first.stdout, /as version 1 of policy set "default"/);
-  const second = await portcullis(['policy', 'publish', example], env);
+  const second = await portcullis(['policy', 'publish', '--yes', '--no-whatif', example], env);
   assert.match(second.stdout, /as version 2/);
 
   const dir = mkdtempSync(join(tmpdir(), 'pcl-'));
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'apiVersion: portcullis/v1\nrules:\n  - id: x\n    effect: sometimes\n');
-  const refused = await portcullis(['policy', 'publish', bad], env);
+  const refused = await portcullis(['policy', 'publish', '--yes', bad], env);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /bad\.yaml:4: rules\[0\]\.effect/);
 

@@ -31,9 +31,9 @@ import { devPassword, issueServiceToken, postgresConnection, postgresUrl, startO
 import { publishPolicy, startPolicyDecisionService, evolvePolicyState, initialPolicyState, type PolicyDecisionService, type PolicyState } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
-import { buildApp as buildQueryApp, createPool, schemaIdent, startAuditProjection } from '@portcullis/audit-projection';
+import { buildApp as buildQueryApp, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes, startReplayProjection } from '@portcullis/replay-projection';
-import { followTopic } from '@portcullis/kit';
+import { createPool, followTopic, schemaIdent } from '@portcullis/kit';
 import { newId, SessionChain } from '@portcullis/schemas';
 import { buildConsoleApp, createOidcClient, WEB_DIST } from '../src/server/index.ts';
 

@@ -19,3 +19,8 @@ export { analyzeShell } from './analysis/shell.ts';
 export { verdictOf, approvalRequestOf } from './verdict-events.ts';
 export * from './edge/index.ts';
 export { playgroundCommand, type PlaygroundCommand } from './playground.ts';
+export { createWhatIf, matchesFilter, type WhatIf, type WhatIfFilter, type CommandComparison, type DecisionSide } from './whatif/compare.ts';
+export { parseTransitionList, failingTransitions, maskChange, type WhatIfReport, type Transition } from './whatif/report.ts';
+export { readHistory } from './whatif/history.ts';
+export { runWhatIf, type WhatIfRun } from './whatif/run.ts';
+export { formatWhatIfReport } from './whatif/format.ts';

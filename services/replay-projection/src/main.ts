@@ -7,7 +7,7 @@
  */
 import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
-import { buildApp, queryConfigFromEnv, startAuditProjection } from '@portcullis/audit-projection';
+import { buildApp, queryConfigFromEnv, startAuditProjection, whatIfRoutes } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
 import { startReplayProjection } from './projection.ts';
 
@@ -27,7 +27,7 @@ const app = await buildApp({
   // asOf covers the views this process builds (both with PORTCULLIS_QUERY_API_ALL=1, the setup npm start runs).
   status: () => [replay.status(), ...(audit ? [audit.status()] : [])],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [replayRoutes({ pool, schema: config.replaySchema })],
+  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus })],
 });
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });
