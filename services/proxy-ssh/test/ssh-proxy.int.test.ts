@@ -102,15 +102,16 @@ test('a caller who disconnects while its command is held withdraws the approval:
   } finally {
     client.end();
   }
-  const alice = await issueHumanToken(ISSUER, 'alice');
+  // carol is an auditor: the approvals API shows an approval only to its requester, its approver groups (ops here) and auditors.
+  const carol = await issueHumanToken(ISSUER, 'carol');
   const shown = await eventually('the approval cancelled in the API', async () => {
-    const res = await fetch(`${f.approvals.url}/approvals/${approvalId}`, { headers: { authorization: `Bearer ${alice}` } });
+    const res = await fetch(`${f.approvals.url}/approvals/${approvalId}`, { headers: { authorization: `Bearer ${carol}` } });
     const body = (await res.json()) as { status?: string };
     return body.status === 'cancelled' ? body : undefined;
   }, 20_000);
   assert.equal(shown.status, 'cancelled');
   // A grant now comes too late: nothing runs.
-  const late = await fetch(`${f.approvals.url}/approvals/${approvalId}/grant`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: '{}' });
+  const late = await fetch(`${f.approvals.url}/approvals/${approvalId}/grant`, { method: 'POST', headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' }, body: '{}' });
   assert.notEqual(late.status, 200);
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(existsSync(created), false, 'the abandoned command never ran');
