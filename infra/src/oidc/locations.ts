@@ -1,11 +1,12 @@
 /** Where the local OpenID provider listens and keeps its state. */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { dataDir } from '../paths.ts';
 
 export const OIDC_HOST = '127.0.0.1';
 export const DEFAULT_OIDC_PORT = 9400;
 
-/** infra/.data/oidc, resolved from this file so it works from any working directory. */
-export const DEFAULT_OIDC_DATA_DIR = fileURLToPath(new URL('../../.data/oidc/', import.meta.url));
+/** `oidc` under the stack's data dir (infra/.data, or PORTCULLIS_DATA_DIR), so every checkout pointed at one stack finds its clients. */
+export const DEFAULT_OIDC_DATA_DIR = join(dataDir, 'oidc') + '/';
 
 export function issuerFor(port: number): string {
   return `http://${OIDC_HOST}:${port}`;
