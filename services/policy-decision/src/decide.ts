@@ -171,6 +171,11 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
       if (effect === 'hold') for (const r of maskRules) if (!decision.ruleIds.includes(r.id)) decision.ruleIds.push(r.id);
     }
   }
+  if (effect === 'hold' && command.command.kind === 'sql' && command.command.phase === 'parse') {
+    // Nothing runs at Parse: each execution is a command of its own (phase 'bind', with its bound
+    // parameters), and that is what an approver is asked about. Blocked statements are refused here.
+    return { ...decision, effect: decision.mask ? 'mask' : 'allow', reasons: [...reasons, 'prepared only: each execution is held for approval with its parameters'] };
+  }
   if (effect === 'hold') {
     const holds = ordered.filter((r) => r.effect === 'hold' && r.approval);
     // The most demanding approval wins: highest quorum, then shortest time to live, then document order.

@@ -26,12 +26,13 @@ export async function evaluate(command: CommandRequested, state: PolicyState, se
   return { decision, analysis, session: runs ? advanceSession(session, command, analysis) : session };
 }
 
-/** The SQL session after `command` ran: SQL PREPARE/DEALLOCATE, and extended-protocol Parse of a named statement. */
+/** The SQL session after `command` ran: SQL PREPARE/DEALLOCATE, extended-protocol Parse of a named statement, and each execution's effects. */
 export function advanceSession(session: SqlSessionState, command: CommandRequested, analysis: Analysis): SqlSessionState {
   if (!analysis.ok || analysis.kind !== 'sql' || command.command.kind !== 'sql') return session;
   const cmd = command.command;
-  if (cmd.phase === 'parse' && cmd.statementName) {
-    return { prepared: new Map(session.prepared).set(cmd.statementName, cmd.text) };
+  if (cmd.phase === 'parse') {
+    // A Parse prepares; what the statement does to the session happens at each execution (phase 'bind').
+    return cmd.statementName ? { ...session, prepared: new Map(session.prepared).set(cmd.statementName, cmd.text) } : session;
   }
   return advanceSqlSession(session, analysis);
 }

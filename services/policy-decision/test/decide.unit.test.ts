@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ShellAnalysis, HttpAnalysis, SimpleCommandAnalysis } from '../src/analysis/types.ts';
 import { decide } from '../src/decide.ts';
+import { evaluate } from '../src/evaluate.ts';
 import { httpClasses, type KubernetesRequest } from '../src/analysis/http.ts';
 import { initialPolicyState, withKnownResources } from '../src/policy/state.ts';
 import { command, givenPolicy, human, sql, whenSql } from './given.ts';
@@ -79,6 +80,36 @@ rules:
     assert.deepEqual(decision.ruleIds, ['a', 'b']);
     assert.equal(decision.approval?.ruleId, 'b');
     assert.equal(decision.approval?.quorum, 2);
+  });
+});
+
+describe('decide: the extended protocol judges each execution', () => {
+  const parse = (text: string, statementName = '') => command({ kind: 'sql', text, phase: 'parse', statementName });
+  const execution = (text: string, parameters: (string | null)[], statementName = '') => command({ kind: 'sql', text, phase: 'bind', statementName, parameters });
+  const held = 'UPDATE orders SET status = $1 WHERE id = $2';
+
+  it('given a statement the policy holds, when it is parsed, then it may be prepared and the reason says each execution is held', async () => {
+    const { decision } = await evaluate(parse(held), policy);
+    assert.equal(decision.effect, 'mask'); // the PII mask rule rides along; nothing is held
+    assert.deepEqual(decision.ruleIds, ['writes', 'pii']);
+    assert.equal(decision.approval, undefined);
+    assert.ok(decision.reasons.some((r) => r.includes('each execution is held for approval')));
+  });
+  it('given the same statement, when it is executed with its parameters, then that execution is held with the approval', async () => {
+    const { decision } = await evaluate(execution(held, ['shipped', '1']), policy);
+    assert.equal(decision.effect, 'hold');
+    assert.equal(decision.approval?.ruleId, 'writes');
+  });
+  it('given a statement the policy blocks, when it is parsed, then it is refused before it is prepared', async () => {
+    const { decision } = await evaluate(parse('DROP TABLE orders'), policy);
+    assert.equal(decision.effect, 'block');
+  });
+  it('given a named Parse, then the session knows the statement but nothing it does has happened until it executes', async () => {
+    const { session } = await evaluate(parse('PREPARE inner_stmt AS SELECT 1', 'outer'), policy);
+    assert.equal(session.prepared.get('outer'), 'PREPARE inner_stmt AS SELECT 1');
+    assert.equal(session.prepared.has('inner_stmt'), false);
+    const executed = await evaluate(execution('PREPARE inner_stmt AS SELECT 1', [], 'outer'), policy, session);
+    assert.equal(executed.session.prepared.has('inner_stmt'), true);
   });
 });
 

@@ -12,12 +12,7 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
   const cmd = command.command;
   switch (cmd.kind) {
     case 'sql': {
-      // Extended protocol: a Bind for a named statement is judged by the text it was parsed from.
-      if (cmd.phase === 'bind' && cmd.text.trim() === '' && cmd.statementName !== undefined) {
-        const text = session.prepared.get(cmd.statementName);
-        if (text === undefined) return { ok: false, error: `bind to unknown prepared statement "${cmd.statementName}"` };
-        return analyzeSql(text, session);
-      }
+      // Every phase carries the statement's text: an execution (phase 'bind') is judged by the text it was parsed from.
       return analyzeSql(cmd.text, session);
     }
     case 'shell':
