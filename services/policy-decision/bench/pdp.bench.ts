@@ -2,7 +2,10 @@
  * End-to-end verdicts through Kafka: a PDP process (src/main.ts) consumes
  * CommandRequested and produces VerdictIssued in transactions; this process
  * plays the proxies' part with the CommandGate. Prints verdicts/s and
- * p50/p99 round-trip latency at concurrency 1 and 32.
+ * p50/p99 round-trip latency at concurrency 1 and 32 — the remote mode.
+ * Then the edge mode, as every proxy runs by default: the edge gate in this
+ * process decides with the same `evaluate` on the policy it follows from the
+ * log and resolves once Kafka acknowledged the command and its verdict.
  *   BENCH_SECONDS (default 10) per level.
  */
 import { fork } from 'node:child_process';
@@ -12,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { newId, nowIso, SessionChain, type CommandRequested } from '@portcullis/schemas';
 import { busConfigFromEnv, createBus, createCommandGate, silentLogger } from '@portcullis/kit';
 import { publishPolicy } from '../src/publish.ts';
+import { createEdgeGate } from '../src/edge/edge-gate.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const namespace = `bench-pdp-${randomBytes(4).toString('hex')}`;
@@ -52,14 +56,14 @@ function command(worker: number): CommandRequested {
   });
 }
 
-async function level(concurrency: number, ms: number) {
+async function level(concurrency: number, ms: number, judge: (c: CommandRequested) => Promise<unknown> = (c) => gate.judge(c)) {
   const latencies: number[] = [];
   const deadline = Date.now() + ms;
   const t0 = Date.now();
   await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
     while (Date.now() < deadline) {
       const start = performance.now();
-      await gate.judge(command(w));
+      await judge(command(w));
       latencies.push(performance.now() - start);
     }
   }));
@@ -73,6 +77,14 @@ const results = [await level(1, seconds * 1000), await level(32, seconds * 1000)
 console.log(`bench:pdp end-to-end — PDP process, transactional consume→decide→produce, ${seconds} s per level`);
 console.log('concurrency  verdicts  verdicts/s  p50 ms   p99 ms');
 for (const r of results) console.log(`${String(r.concurrency).padEnd(13)}${String(r.count).padEnd(10)}${r.rate.toFixed(0).padEnd(12)}${r.p50.toFixed(2).padEnd(9)}${r.p99.toFixed(2)}`);
+
+const edge = await createEdgeGate({ bus, logger: silentLogger(), instance: 'bench' });
+await level(4, 2000, (c) => edge.judge(c));
+const edgeResults = [await level(1, seconds * 1000, (c) => edge.judge(c)), await level(32, seconds * 1000, (c) => edge.judge(c))];
+console.log(`\nbench:pdp edge — decided in this process, CommandRequested + VerdictIssued acknowledged by Kafka (acks=all), ${seconds} s per level`);
+console.log('concurrency  verdicts  verdicts/s  p50 ms   p99 ms');
+for (const r of edgeResults) console.log(`${String(r.concurrency).padEnd(13)}${String(r.count).padEnd(10)}${r.rate.toFixed(0).padEnd(12)}${r.p50.toFixed(2).padEnd(9)}${r.p99.toFixed(2)}`);
+await edge.close();
 await gate.close();
 pdp.kill('SIGTERM');
 await bus.disconnect();
