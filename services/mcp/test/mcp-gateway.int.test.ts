@@ -8,6 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { eventually, type Subscription } from '@portcullis/kit';
 import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
@@ -29,8 +33,15 @@ describe('the MCP gateway', () => {
       '/srv/readme.txt': 'hello',
       '/home/agent/.ssh/id_ed25519': '-----BEGIN OPENSSH PRIVATE KEY-----',
     });
+    const demoFiles = mkdtempSync(join(tmpdir(), 'pcl-mcp-files-'));
+    writeFileSync(join(demoFiles, 'notes.txt'), 'Jane Roe (jane.roe@example.com) asked us to charge card 4111 1111 1111 1111 again.');
+    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
     h = await startHarness('mcp-gateway', {
-      resources: [{ name: 'files', protocol: 'mcp', tags: ['production'], url: files.url, credential: { env: 'PCL_TEST_FILES_TOKEN' } }],
+      resources: [
+        { name: 'files', protocol: 'mcp', tags: ['production'], url: files.url, credential: { env: 'PCL_TEST_FILES_TOKEN' } },
+        // The demo's files server over stdio, started by the gateway.
+        { name: 'local-files', protocol: 'mcp', tags: ['staging'], command: [process.execPath, '--import', 'tsx', join(repoRoot, 'infra/src/demo/files-mcp.ts'), demoFiles], cwd: repoRoot },
+      ],
     }, { env: { ...process.env, PCL_TEST_FILES_TOKEN: upstreamToken } });
     reader = await h.bus.subscribe({ groupId: `t-mcp-gw-${randomBytes(4).toString('hex')}`, topics: ['commands'], fromBeginning: true, handler: async ({ event }) => void (event.type === 'CommandRequested' && commands.push(event)) });
     agentToken = await issueServiceToken(ISSUER, 'llm-agent');
@@ -106,6 +117,18 @@ describe('the MCP gateway', () => {
     } finally {
       files.setReadFileDescription('Reads a text file and returns its content.');
     }
+  });
+
+  it('an upstream started over stdio: its tools are judged and masked the same way', async () => {
+    const { client } = await h.connect(agentToken, '/mcp/r/local-files');
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['list_files', 'portcullis_approval_status', 'portcullis_wait_for_approval', 'read_file']);
+    assert.equal(textOf(await client.callTool({ name: 'list_files', arguments: {} })), 'notes.txt');
+    const read = await client.callTool({ name: 'read_file', arguments: { path: 'notes.txt' } });
+    assert.match(textOf(read), /^Jane Roe \(j\*\*\*@example\.com\) asked us to charge card /);
+    assert.doesNotMatch(textOf(read), /4111 1111 1111 1111/);
+    const deleted = await client.callTool({ name: 'delete_file', arguments: { path: 'notes.txt' } });
+    assert.match(textOf(deleted), /PCL_ERR_BLOCKED: .*mcp-no-destructive-tools/);
   });
 
   it('callers never see the upstream credential; a caller without a token never reaches the upstream', async () => {
