@@ -72,5 +72,5 @@ export async function judgeAndRun(
   }
   const message = `the call was not run: ${refusal.detail}`;
   refuse(message);
-  return errorResult(refusal.code === 'PCL_ERR_CANCELLED' ? 'PCL_ERR_NOT_RUN' : 'PCL_ERR_NOT_RUN', message);
+  return errorResult('PCL_ERR_NOT_RUN', message, { cause: refusal.code });
 }

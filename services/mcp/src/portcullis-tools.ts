@@ -24,7 +24,7 @@ const reason = z.string().max(2000).optional().describe('Why you need this (show
 function resourceOfKind<K extends AnyResource['protocol']>(ctx: ServiceContext, name: string, kinds: readonly K[]): Extract<AnyResource, { protocol: K }> | CallToolResult {
   const r = findResource(ctx.config, name);
   if (!r) return errorResult('PCL_ERR_NOT_FOUND', `no resource named "${name}"; list_resources shows them`);
-  if (!(kinds as readonly string[]).includes(r.protocol)) return errorResult('PCL_ERR_BAD_REQUEST', `${name} is a ${r.protocol} resource; use ${r.protocol === 'postgres' ? 'query' : r.protocol === 'ssh' ? 'exec' : 'http_request'}`);
+  if (!(kinds as readonly string[]).includes(r.protocol)) return errorResult('PCL_ERR_BAD_REQUEST', `${name} is of kind ${r.protocol}; use ${r.protocol === 'postgres' ? 'query' : r.protocol === 'ssh' ? 'exec' : 'http_request'}`);
   return r as Extract<AnyResource, { protocol: K }>;
 }
 const isResult = (x: unknown): x is CallToolResult => typeof x === 'object' && x !== null && 'content' in x;
