@@ -68,7 +68,7 @@ export function createMcpService(deps: McpServiceDeps): McpService {
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const [id, s] of sessions) if (now - s.lastSeen > idleMs) void s.close();
+    for (const s of sessions.values()) if (now - s.lastSeen > idleMs) void s.close();
   }, Math.min(idleMs, 60_000));
   sweep.unref();
 
