@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { eventually, type Subscription } from '@portcullis/kit';
-import { issueHumanToken, issueServiceToken, postgresConnection } from '@portcullis/infra';
+import { createPool, eventually, schemaIdent, silentLogger, type Pool, type RunningProjection, type Subscription } from '@portcullis/kit';
+import { issueHumanToken, issueServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
+import { startAuditProjection } from '@portcullis/audit-projection';
 import type { CommandRequested, SessionOpened } from '@portcullis/schemas';
 import { approvalsApi, ISSUER, startHarness, textOf, type Harness } from './support/harness.ts';
 
@@ -24,6 +25,9 @@ describe('the Portcullis MCP server', () => {
   const commands: CommandRequested[] = [];
   const opened: SessionOpened[] = [];
   let reader: Subscription;
+  const auditSchema = `t_mcp_audit_${suffix}`;
+  let auditPool: Pool;
+  let audit: RunningProjection;
 
   before(async () => {
     const c = postgresConnection();
@@ -52,11 +56,16 @@ describe('the Portcullis MCP server', () => {
         if (event.type === 'SessionOpened') opened.push(event);
       },
     });
+    auditPool = createPool(postgresUrl('portcullis'), 2);
+    audit = await startAuditProjection({ bus: h.bus, pool: auditPool, logger: silentLogger(), schema: auditSchema });
     agentToken = await issueServiceToken(ISSUER, 'llm-agent');
   });
 
   after(async () => {
     await reader?.stop().catch(() => undefined);
+    await audit?.stop().catch(() => undefined);
+    await auditPool?.query(`DROP SCHEMA IF EXISTS ${schemaIdent(auditSchema)} CASCADE`).catch(() => undefined);
+    await auditPool?.end().catch(() => undefined);
     await h?.close();
     await admin?.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
     await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
@@ -104,6 +113,17 @@ describe('the Portcullis MCP server', () => {
     assert.equal(session.mcpSessionId, sessionId);
     assert.equal(session.via, 'mcp');
     assert.equal(session.applicationName, 'mcp:portcullis-test-agent');
+
+    // The audit view: the MCP session, each call with its verdict.
+    const s = schemaIdent(auditSchema);
+    const audited = await eventually('the audit rows', async () => {
+      const { rows } = await auditPool.query(`SELECT c.text, c.effect, c.rule_ids, c.status, x.application_name, x.integrity FROM ${s}.commands c JOIN ${s}.sessions x USING (session_id) WHERE session_id = $1 ORDER BY c.seq`, [`mcp-${sessionId}-shop-db`]);
+      return rows.length === 2 && rows.every((r) => r.status !== null) ? rows : undefined;
+    }, 30_000);
+    assert.deepEqual(audited.map((r) => [r.text, r.effect, r.status, r.application_name, r.integrity]), [
+      ['SELECT name, email, card_number FROM customers ORDER BY id', 'mask', 'executed', 'mcp:portcullis-test-agent', 'ok'],
+      ['DROP TABLE customers', 'block', 'refused', 'mcp:portcullis-test-agent', 'ok'],
+    ]);
   });
 
   it('an UPDATE on production comes back pending; alice grants it; wait_for_approval returns its result', async () => {
