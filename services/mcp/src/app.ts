@@ -157,7 +157,10 @@ export function createMcpService(deps: McpServiceDeps): McpService {
         sessions.delete(mcpSessionId);
         await transport.close().catch(() => undefined);
         await closeUpstream().catch(() => undefined);
-        await caller.close('MCP session ended');
+        // A held call no one can wait for any more is withdrawn, as when a psql client goes away.
+        await caller.close('MCP session ended', async () => {
+          await Promise.all(deps.pending.takeSession(mcpSessionId).map((c) => c.withdraw('the MCP session ended before the call was approved')));
+        });
       },
     };
     transport.onclose = () => void live.close();

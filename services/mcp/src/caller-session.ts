@@ -45,10 +45,11 @@ export class CallerSession {
     return record;
   }
 
-  /** Closes every Portcullis session of this MCP session. */
-  async close(reason: string): Promise<void> {
+  /** Closes every Portcullis session of this MCP session; `before` runs first (withdrawing its held calls). */
+  async close(reason: string, before?: () => Promise<void>): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await before?.().catch(() => undefined);
     await Promise.all([...this.records.values()].map((p) => p.then((r) => r.closed(reason), () => undefined)));
   }
 }

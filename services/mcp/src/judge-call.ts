@@ -54,7 +54,12 @@ export async function judgeAndRun(
       commandId: requested.commandId,
       owner: { subject: session.identity.subject, issuer: session.identity.issuer },
       resource: target.resource.name,
+      mcpSessionId: session.mcpSessionId,
       summary: commandText(command).slice(0, 500),
+      withdraw: async (why) => {
+        record.commandCompleted({ commandId: requested.commandId, status: 'cancelled', durationMs: Date.now() - started, error: why });
+        await ctx.gate.cancelHold?.({ approvalId, sessionId: record.sessionId, reason: why }).catch(() => undefined);
+      },
       run: (final) => execute(final, requested.commandId, record),
       refuse,
     });

@@ -8,6 +8,10 @@ export interface PendingCall {
   /** Who asked: only the same identity may wait for it and receive its result. */
   owner: { subject: string; issuer: string };
   resource: string;
+  /** The MCP session it was made in: when that session ends, its held calls are withdrawn. */
+  mcpSessionId: string;
+  /** Withdraws the approval request and records the call as cancelled (the session ended before it ran). */
+  withdraw: (reason: string) => Promise<void>;
   /** What was asked, as approvers see it. */
   summary: string;
   /** Runs the call under its final verdict (allow or mask), once. */
@@ -34,6 +38,13 @@ export class PendingApprovals {
     const call = this.calls.get(approvalId);
     if (!call || call.owner.subject !== caller.subject || call.owner.issuer !== caller.issuer) return undefined;
     return call;
+  }
+
+  /** Takes out every call of an MCP session (it ended). */
+  takeSession(mcpSessionId: string): PendingCall[] {
+    const calls = [...this.calls.values()].filter((c) => c.mcpSessionId === mcpSessionId);
+    for (const c of calls) this.calls.delete(c.approvalId);
+    return calls;
   }
 
   /** Takes the call out: it runs (or is refused) now, and never again. */

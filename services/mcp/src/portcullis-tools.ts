@@ -15,7 +15,7 @@ import { errorResult } from './result.ts';
 import { runQuery, sqlCommand } from './tools/query.ts';
 import { runExec, shellCommand } from './tools/exec.ts';
 import { httpCommandOf, runHttpRequest } from './tools/http-request.ts';
-import { describeResource, listResources } from './tools/resources.ts';
+import { CATALOG_SQL, describeDatabase, describeEndpoint, listResources } from './tools/resources.ts';
 import { approvalStatus, waitForApproval } from './tools/approvals.ts';
 import { McpServiceError } from './errors.ts';
 
@@ -40,14 +40,16 @@ export function registerPortcullisTools(server: McpServer, ctx: ServiceContext, 
     'describe_resource',
     {
       title: 'Describe a resource',
-      description: 'A database resource: its tables and columns, what the policy lets you do with each table (allow, mask, hold, block) and which columns come back masked. Other resources: how to reach them.',
+      description: 'A database resource: the tables you may read and their columns, what the policy does with a read of each (allow, mask, hold) and which columns come back masked. Other resources: how to reach them.',
       inputSchema: { resource: z.string().describe('Resource name from list_resources') },
       annotations: { readOnlyHint: true },
     },
-    async ({ resource }) => {
+    async ({ resource }, extra) => {
       const r = findResource(ctx.config, resource);
       if (!r) return errorResult('PCL_ERR_NOT_FOUND', `no resource named "${resource}"; list_resources shows them`);
-      return describeResource(ctx, session.identity, r);
+      if (r.protocol !== 'postgres') return describeEndpoint(r);
+      // The catalog read is a command of the caller's like any query: recorded and judged.
+      return judgeAndRun(ctx, session, { resource: refOf(r), protocol: 'postgres' }, sqlCommand(CATALOG_SQL), (v, id, rec) => describeDatabase(ctx, session.identity, r, v, id, rec), { signal: extra.signal });
     },
   );
 

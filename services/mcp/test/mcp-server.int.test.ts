@@ -164,6 +164,20 @@ describe('the Portcullis MCP server', () => {
     assert.match(textOf(r), /PCL_ERR_APPROVAL_UNKNOWN/);
   });
 
+  it('ending the MCP session withdraws its held calls: the approval shows cancelled, nothing runs', async () => {
+    const { client, transport } = await h.connect(agentToken);
+    const held = await client.callTool({ name: 'query', arguments: { resource: 'shop-db', sql: "UPDATE orders SET status = 'gone' WHERE id = 2" } });
+    const approvalId = (held.structuredContent as { approvalId: string }).approvalId;
+    await transport.terminateSession();
+    const alice = await issueHumanToken(ISSUER, 'alice');
+    const shown = await eventually('the approval cancelled', async () => {
+      const r = await approvalsApi(h.approvals, `/approvals/${approvalId}`, alice);
+      return r.json.status === 'cancelled' ? r : undefined;
+    }, 20_000);
+    assert.equal(shown.json.status, 'cancelled');
+    assert.notEqual((await admin.query(`SELECT status FROM ${role}.orders WHERE id = 2`)).rows[0].status, 'gone');
+  });
+
   it('results are capped with an explicit truncation marker', async () => {
     const { client } = await h.connect(agentToken);
     const r = await client.callTool({ name: 'query', arguments: { resource: 'shop-db', sql: "SELECT repeat('x', 1000) AS filler FROM generate_series(1, 20)" } });

@@ -29,6 +29,9 @@ import { approvalStatus, waitForApproval } from '../tools/approvals.ts';
 import { connectUpstream } from './upstream.ts';
 import { toolDigest } from './tool-digest.ts';
 
+/** Arguments above this are refused: they are recorded whole in CommandRequested (a Kafka message). */
+const MAX_ARGUMENT_BYTES = 256 * 1024;
+
 export const CHANGED_FLAG = '[Portcullis: this tool changed since this session first listed it; calls to it are held for review]';
 
 const APPROVAL_TOOLS: Tool[] = [
@@ -105,6 +108,11 @@ export function createGatewayServer(ctx: ServiceContext, caller: CallerSession, 
       const timeout = typeof args.timeout_seconds === 'number' ? args.timeout_seconds : 60;
       return waitForApproval(ctx, caller.identity, String(args.approval_id ?? ''), timeout, extra.signal);
     }
+    const argumentsText = JSON.stringify(args);
+    // The arguments go into the record whole; what cannot be recorded is not run.
+    if (Buffer.byteLength(argumentsText, 'utf8') > MAX_ARGUMENT_BYTES) {
+      return errorResult('PCL_ERR_BAD_REQUEST', `the arguments are larger than ${MAX_ARGUMENT_BYTES} bytes; Portcullis records every call whole, so it was not run`);
+    }
     let current: Tool | undefined;
     try {
       current = (await upstreamTools()).find((t) => t.name === name);
@@ -117,7 +125,7 @@ export function createGatewayServer(ctx: ServiceContext, caller: CallerSession, 
     const command: McpToolCall = {
       kind: 'mcp-tool',
       tool: name,
-      arguments: JSON.stringify(args),
+      arguments: argumentsText,
       ...(digest ? { toolDigest: digest } : {}),
       toolChanged: first !== undefined && digest !== first,
     };
