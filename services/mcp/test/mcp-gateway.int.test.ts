@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { eventually, type Subscription } from '@portcullis/kit';
 import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
-import type { CommandRequested } from '@portcullis/schemas';
+import type { CommandRequested, SessionTopicEvent } from '@portcullis/schemas';
 import { approvalsApi, ISSUER, startHarness, textOf, type Harness } from './support/harness.ts';
 import { startFilesServer, type FilesServer } from './support/files-server.ts';
 
@@ -25,6 +25,7 @@ describe('the MCP gateway', () => {
   let h: Harness;
   let agentToken: string;
   const commands: CommandRequested[] = [];
+  const sessionEvents: SessionTopicEvent[] = [];
   let reader: Subscription;
 
   before(async () => {
@@ -43,7 +44,10 @@ describe('the MCP gateway', () => {
         { name: 'local-files', protocol: 'mcp', tags: ['staging'], command: [process.execPath, '--import', 'tsx', join(repoRoot, 'infra/src/demo/files-mcp.ts'), demoFiles], cwd: repoRoot },
       ],
     }, { env: { ...process.env, PCL_TEST_FILES_TOKEN: upstreamToken } });
-    reader = await h.bus.subscribe({ groupId: `t-mcp-gw-${randomBytes(4).toString('hex')}`, topics: ['commands'], fromBeginning: true, handler: async ({ event }) => void (event.type === 'CommandRequested' && commands.push(event)) });
+    reader = await h.bus.subscribe({ groupId: `t-mcp-gw-${randomBytes(4).toString('hex')}`, topics: ['commands', 'sessionEvents'], fromBeginning: true, handler: async ({ event }) => {
+      if (event.type === 'CommandRequested') commands.push(event);
+      else if (event.type !== 'VerdictIssued') sessionEvents.push(event as SessionTopicEvent);
+    } });
     agentToken = await issueServiceToken(ISSUER, 'llm-agent');
   });
   after(async () => {
@@ -79,6 +83,14 @@ describe('the MCP gateway', () => {
     });
     assert.deepEqual(mine.map((c) => (c.command.kind === 'mcp-tool' ? [c.command.tool, c.command.arguments] : [])), [['delete_file', '{"path":"/srv/readme.txt"}'], ['read_file', '{"path":"/srv/notes.txt"}']]);
     assert.ok(mine.every((c) => c.protocol === 'mcp' && c.via === 'mcp' && c.resource.kind === 'mcp'));
+    // The outcome of each call and the (masked) result are on the session's record too.
+    const outcome = await eventually('the outcomes', () => {
+      const done = sessionEvents.filter((e) => e.sessionId === `mcp-${sid}-files` && (e.type === 'CommandCompleted' || e.type === 'OutputRecorded'));
+      return done.length === 3 ? done : undefined;
+    });
+    const byCommand = (id: string) => outcome.filter((e) => 'commandId' in e && e.commandId === id).map((e) => e.type === 'CommandCompleted' ? e.status : e.type === 'OutputRecorded' ? e.text : '');
+    assert.deepEqual(byCommand(mine[0]!.commandId), ['refused']);
+    assert.deepEqual(byCommand(mine[1]!.commandId), ['executed', 'Call Jane at j***@example.com; card ************1111 on file.']);
   });
 
   it('a path argument is judged as the path it resolves to', async () => {
