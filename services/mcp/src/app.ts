@@ -89,6 +89,12 @@ export function createMcpService(deps: McpServiceDeps): McpService {
     const endpoint = endpointOf(path);
     if (!endpoint) return sendJson(res, 404, { error: { code: 'PCL_ERR_NOT_FOUND', message: 'the MCP endpoints are /mcp and /mcp/r/<upstream>' } });
     const resource = protectedResource(baseUrl, endpoint, deps.issuer);
+    // DNS rebinding: a web page must not reach a Portcullis on loopback through the browser.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !deps.config.settings.allowedOrigins.includes(origin)) {
+      const e = new McpServiceError('PCL_ERR_FORBIDDEN_ORIGIN', `requests from origin ${origin.slice(0, 200)} are not allowed (mcp.allowedOrigins)`);
+      return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+    }
 
     const auth = await authenticate(deps.verifier, req.headers.authorization);
     if (!auth.ok) {

@@ -60,6 +60,11 @@ export const McpSettings = z
     commandTimeoutMs: z.number().int().positive().default(60_000),
     /** Bytes of each result kept (masked) in OutputRecorded. */
     recordBytes: z.number().int().nonnegative().default(4096),
+    /**
+     * Browser origins allowed to call the MCP endpoints (DNS-rebinding defence, as the MCP transport
+     * asks); a request with any other Origin header is refused. Clients outside browsers send none.
+     */
+    allowedOrigins: z.array(z.string().url()).default([]),
   })
   .strict();
 export type McpSettings = z.infer<typeof McpSettings>;

@@ -9,6 +9,8 @@ export const mcpErrors = {
   PCL_ERR_IDP_UNAVAILABLE: { status: 503 },
   /** A request for an MCP session another caller opened. */
   PCL_ERR_SESSION_MISMATCH: { status: 403 },
+  /** A browser origin not in mcp.allowedOrigins (DNS-rebinding defence). */
+  PCL_ERR_FORBIDDEN_ORIGIN: { status: 403 },
   PCL_ERR_NOT_FOUND: { status: 404 },
   PCL_ERR_BAD_REQUEST: { status: 400 },
   PCL_ERR_CONFIG: { status: 500 },

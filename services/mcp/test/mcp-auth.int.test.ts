@@ -83,6 +83,13 @@ describe('MCP authorization', () => {
     await assert.rejects(h.connect("not-a-token"), /PCL_ERR_UNAUTHENTICATED/);
   });
 
+  it('a request from a browser origin that is not allowed is refused (DNS rebinding)', async () => {
+    const token = await issueServiceToken(ISSUER, 'llm-agent');
+    const r = await curl(`${h.mcp.url}/mcp`, [`authorization: Bearer ${token}`, 'origin: http://evil.127.0.0.1.nip.io'], INITIALIZE);
+    assert.equal(r.status, 403);
+    assert.match(r.body, /PCL_ERR_FORBIDDEN_ORIGIN/);
+  });
+
   it('an MCP session is bound to the identity that opened it', async () => {
     const { transport } = await h.connect(await issueServiceToken(ISSUER, 'llm-agent'));
     const other = await issueServiceToken(ISSUER, 'ci-deploy');
