@@ -221,6 +221,13 @@ function matchesHeaders(conditions: NonNullable<HttpConditions['headers']>, head
 
 type McpConditions = NonNullable<CompiledRule['mcp']>;
 
+/** The value at dotted `path` is under an argument the glob names: the path itself or one of its prefixes (`options` holds `options.mode`). */
+function underArgument(argument: Glob, path: string): boolean {
+  const parts = path.split('.');
+  for (let n = parts.length; n >= 1; n--) if (argument(parts.slice(0, n).join('.'))) return true;
+  return false;
+}
+
 /**
  * An MCP tool call. Every argument condition needs the argument: covers —
  * every value under it matches in every spelling (the value and the path it
@@ -233,7 +240,7 @@ export function matchesMcp(mcp: McpConditions, call: McpAnalysis, mode: Mode): b
     if (call.classes.length === 0 || !over(call.classes, (c) => mcp.classes!.has(c), mode)) return false;
   } else if (mode === 'covers' && call.classes.length > 0) return false;
   for (const condition of mcp.arguments ?? []) {
-    const values = call.arguments.filter((a) => a.path === condition.path || a.path.startsWith(`${condition.path}.`));
+    const values = call.arguments.filter((a) => underArgument(condition.argument, a.path));
     if (values.length === 0) return false;
     const ok = mode === 'covers' ? values.every((v) => v.spellings.every(condition.value)) : values.some((v) => v.spellings.some(condition.value));
     if (!ok) return false;

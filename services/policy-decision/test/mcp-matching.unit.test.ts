@@ -27,7 +27,11 @@ rules:
   - id: no-keys
     effect: block
     reason: keys stay
-    match: { protocol: mcp, mcp: { arguments: { path: ["**/.ssh/**"] } } }
+    match: { protocol: mcp, mcp: { arguments: { "*": ["**/.ssh/**"] } } }
+  - id: no-admin-mode
+    effect: block
+    reason: no admin mode
+    match: { protocol: mcp, mcp: { arguments: { options: [admin] } } }
   - id: changed-held
     effect: hold
     reason: changed tools are checked
@@ -74,7 +78,13 @@ describe('MCP tool calls', () => {
     for (const path of ['/home/a/.ssh/id_ed25519', '/srv/../home/a/.ssh/id_rsa', '/home/a/./.ssh/x', '\\home\\a\\.ssh\\x', '/home//a/.ssh/config']) {
       assert.deepEqual(await effectOf(call('read_file', { path })), ['block', ['no-keys']], path);
     }
-    assert.deepEqual(await effectOf(call('read_file', { options: { path: '/root/.ssh/k' } })), ['allow', ['read-tools']], 'a nested argument has its own path (options.path)');
+    assert.deepEqual(await effectOf(call('fetch', { url: 'file:///home/a/.ssh/id_rsa' })), ['block', ['no-keys']], 'a file URL, in any argument');
+    assert.deepEqual(await effectOf(call('read_file', { path: '/srv/%2e%2e/home/a/%2Essh/id' })), ['block', ['no-keys']], 'percent-escapes');
+    assert.deepEqual(await effectOf(call('read_file', { options: { path: '/root/.ssh/k' } })), ['block', ['no-keys']], 'a nested argument');
+  });
+  it('given an argument condition on an object, then it judges every value inside it', async () => {
+    assert.deepEqual(await effectOf(call('get_thing', { options: { mode: 'admin' } })), ['block', ['no-admin-mode']]);
+    assert.deepEqual(await effectOf(call('get_thing', { options: { mode: 'user' } })), ['allow', ['read-tools']]);
   });
   it('given a tool that changed mid-session, then only a rule naming tool-changed admits it: held', async () => {
     const { decision } = await evaluate(call('read_file', { path: '/srv/a' }, { toolChanged: true }), policy);
@@ -104,6 +114,7 @@ describe('MCP tool calls', () => {
   it('spellings: a path-like value also as the path it resolves to', () => {
     assert.deepEqual(spellingsOf('plain'), ['plain']);
     assert.deepEqual(spellingsOf('/a/../b/'), ['/a/../b/', '/b']);
+    assert.deepEqual(spellingsOf('%2Fetc%2Fshadow'), ['%2Fetc%2Fshadow', '/etc/shadow']);
   });
 });
 

@@ -15,13 +15,31 @@ const MAX_VALUES = 4096;
 /**
  * The spellings a value is judged by: the value itself and, when it may name
  * a path (has a `/` or `\`), the path it resolves to (`/data/../etc/x` is
- * also `/etc/x`), so a `..` cannot carry a value past a pattern.
+ * also `/etc/x`), so a `..` cannot carry a value past a pattern. A tool that
+ * takes a URL may decode it: a value with `%` escapes is also judged decoded
+ * once, and a `file:` URL also as its path.
  */
 export function spellingsOf(value: string): string[] {
-  if (!value.includes('/') && !value.includes('\\')) return [value];
-  const slashed = value.replaceAll('\\', '/');
-  const normalized = posix.normalize(slashed);
-  return [...new Set([value, slashed, normalized.length > 1 ? normalized.replace(/\/$/, '') : normalized])];
+  const forms = new Set([value]);
+  if (value.includes('%')) {
+    try {
+      forms.add(decodeURIComponent(value));
+    } catch {
+      /* malformed escapes: the value as it is */
+    }
+  }
+  for (const form of [...forms]) {
+    const file = /^file:\/\/[^/]*(\/.*)$/i.exec(form);
+    if (file) forms.add(file[1]!);
+  }
+  for (const form of [...forms]) {
+    if (!form.includes('/') && !form.includes('\\')) continue;
+    const slashed = form.replaceAll('\\', '/');
+    const normalized = posix.normalize(slashed);
+    forms.add(slashed);
+    forms.add(normalized.length > 1 ? normalized.replace(/\/$/, '') : normalized);
+  }
+  return [...forms];
 }
 
 export function analyzeMcpToolCall(call: McpToolCall): McpAnalysis | Unparseable {

@@ -96,7 +96,8 @@ export interface CompiledRule {
   };
   mcp?: {
     tools?: Glob;
-    arguments?: readonly { path: string; value: Glob }[];
+    /** `argument` is a glob over the dotted argument path (`*` is any top-level argument). */
+    arguments?: readonly { argument: Glob; value: Glob }[];
     classes?: ReadonlySet<string>;
   };
   mask?: NonNullable<PolicyRule['mask']>;
@@ -181,7 +182,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     if (m.mcp) {
       compiled.mcp = {
         tools: anyOf(m.mcp.tools),
-        arguments: m.mcp.arguments ? Object.entries(m.mcp.arguments).map(([path, values]) => ({ path, value: anyOf(values)! })) : undefined,
+        arguments: m.mcp.arguments ? Object.entries(m.mcp.arguments).map(([path, values]) => ({ argument: anyOf([path])!, value: anyOf(values)! })) : undefined,
         classes: m.mcp.classes ? new Set(m.mcp.classes) : undefined,
       };
     }
