@@ -64,12 +64,13 @@ describe('the Portcullis MCP server', () => {
   after(async () => {
     await reader?.stop().catch(() => undefined);
     await audit?.stop().catch(() => undefined);
-    await auditPool?.query(`DROP SCHEMA IF EXISTS ${schemaIdent(auditSchema)} CASCADE`).catch(() => undefined);
-    await auditPool?.end().catch(() => undefined);
     await h?.close();
     await admin?.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
     await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     await admin?.end();
+    // Last: a batch the projection was still writing when it stopped must not fail on a dropped schema.
+    await auditPool?.query(`DROP SCHEMA IF EXISTS ${schemaIdent(auditSchema)} CASCADE`).catch(() => undefined);
+    await auditPool?.end().catch(() => undefined);
   });
 
   it('lists its tools and the resources', async () => {
