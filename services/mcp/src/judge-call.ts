@@ -34,13 +34,13 @@ export async function judgeAndRun(
   }
   const requested = record.commandRequested(command, options.reason?.slice(0, 2000));
   const settings = ctx.config.settings;
+  const started = Date.now();
   const outcome = await judgeCommand(ctx.gate, requested, {
     timeoutMs: settings.verdictTimeoutMs,
     holdTimeoutMs: settings.maxApprovalWaitMs,
     hold: 'return',
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const started = Date.now();
   if (outcome.run) return execute(outcome.verdict, requested.commandId, record);
 
   const refusal = outcome.refusal;
