@@ -22,6 +22,7 @@ import { CallerSession } from './caller-session.ts';
 import { registerPortcullisTools } from './portcullis-tools.ts';
 import { createGatewayServer } from './gateway/gateway-server.ts';
 import { McpServiceError } from './errors.ts';
+import { closeCatalogs } from './tools/query.ts';
 
 export interface McpServiceDeps extends ServiceContext {
   verifier: IdentityVerifier;
@@ -189,6 +190,7 @@ export function createMcpService(deps: McpServiceDeps): McpService {
     async close() {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map((s) => s.close()));
+      await closeCatalogs();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -35,7 +35,14 @@ interface ResultSet {
   omittedRows: number;
 }
 
-const catalogs = new WeakMap<PostgresResource, TargetCatalog>();
+const catalogs = new Map<PostgresResource, TargetCatalog>();
+
+/** Closes the catalog connections (service stop). */
+export async function closeCatalogs(): Promise<void> {
+  const open = [...catalogs.values()];
+  catalogs.clear();
+  await Promise.all(open.map((c) => c.close().catch(() => undefined)));
+}
 
 function catalogOf(ctx: ServiceContext, resource: PostgresResource): TargetCatalog {
   let catalog = catalogs.get(resource);
