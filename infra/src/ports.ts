@@ -18,6 +18,7 @@ export const PROXY_SSH_KEYS_PORT = Number(env.PORTCULLIS_SSH_KEYS_PORT ?? 2280);
 export const PROXY_HTTP_PORT = Number(env.PORTCULLIS_HTTP_PORT ?? 8443);
 export const APPROVALS_PORT = Number(env.PORTCULLIS_APPROVALS_PORT ?? 8091);
 export const QUERY_API_PORT = Number(env.PORTCULLIS_API_PORT ?? 8090);
+export const MCP_PORT = Number(env.PORTCULLIS_MCP_PORT ?? 8095);
 export const DEMO_SSHD_PORT = Number(env.PORTCULLIS_DEMO_SSHD_PORT ?? 2022);
 export const DEMO_API_PORT = Number(env.PORTCULLIS_DEMO_API_PORT ?? 8180);
 export const DEMO_KUBERNETES_PORT = Number(env.PORTCULLIS_DEMO_KUBERNETES_PORT ?? 8181);

@@ -17,7 +17,7 @@ import { publishPolicy } from '@portcullis/policy-decision';
 import { components } from './stack.ts';
 import { dataDir, repoRoot } from './paths.ts';
 import {
-  APPROVALS_PORT, DEMO_API_PORT, DEMO_KUBERNETES_PORT, DEMO_SSHD_PORT, HOST, PROXY_HTTP_PORT, PROXY_PG_PORT, PROXY_SSH_KEYS_PORT, PROXY_SSH_PORT, QUERY_API_PORT,
+  APPROVALS_PORT, DEMO_API_PORT, DEMO_KUBERNETES_PORT, DEMO_SSHD_PORT, HOST, MCP_PORT, PROXY_HTTP_PORT, PROXY_PG_PORT, PROXY_SSH_KEYS_PORT, PROXY_SSH_PORT, QUERY_API_PORT,
 } from './ports.ts';
 import { seedDemoDatabase } from './demo/seed.ts';
 import { DEMO_RESOURCES, writeDemoConfig } from './demo/config.ts';
@@ -44,7 +44,7 @@ recordGatewayProcess(START_PROCESS_NAME, process.pid);
 const ports: [string, number][] = [
   ['PORTCULLIS_PROXY_PG_PORT', PROXY_PG_PORT], ['PORTCULLIS_SSH_PORT', PROXY_SSH_PORT], ['PORTCULLIS_SSH_KEYS_PORT', PROXY_SSH_KEYS_PORT],
   ['PORTCULLIS_HTTP_PORT', PROXY_HTTP_PORT], ['PORTCULLIS_APPROVALS_PORT', APPROVALS_PORT], ['PORTCULLIS_API_PORT', QUERY_API_PORT],
-  ['PORTCULLIS_DEMO_SSHD_PORT', DEMO_SSHD_PORT], ['PORTCULLIS_DEMO_API_PORT', DEMO_API_PORT], ['PORTCULLIS_DEMO_KUBERNETES_PORT', DEMO_KUBERNETES_PORT],
+  ['PORTCULLIS_MCP_PORT', MCP_PORT], ['PORTCULLIS_DEMO_SSHD_PORT', DEMO_SSHD_PORT], ['PORTCULLIS_DEMO_API_PORT', DEMO_API_PORT], ['PORTCULLIS_DEMO_KUBERNETES_PORT', DEMO_KUBERNETES_PORT],
 ];
 for (const [variable, port] of ports) {
   if (await portOpen(port)) fail('gateway', `${HOST}:${port} is already in use; set ${variable} to move it.`);
@@ -153,6 +153,13 @@ const services: Service[] = [
     detail: `audit + replay projections, query API http://${HOST}:${QUERY_API_PORT} (/docs/json)`,
   },
   { name: 'console', main: 'services/console/src/server/main.ts', ready: () => portOpen(8093), detail: 'http://127.0.0.1:8093 (web console)' },
+  {
+    name: 'mcp',
+    main: 'services/mcp/src/main.ts',
+    env: { PORTCULLIS_MCP_PORT: String(MCP_PORT) },
+    ready: () => portOpen(MCP_PORT),
+    detail: `http://${HOST}:${MCP_PORT}/mcp (MCP server), http://${HOST}:${MCP_PORT}/mcp/r/${DEMO_RESOURCES.files} (MCP gateway)`,
+  },
 ];
 
 // All start at once (each spends most of its start loading code and waiting for Kafka); their lines print in order.
@@ -184,4 +191,5 @@ for (const { s, ready } of started) {
 
 writeDemoClientFiles(join(sshProxyDataDir, 'ssh_host_ed25519_key.pub'));
 console.log(tryItText());
+console.log(`\nAgents speaking MCP: point the client at http://${HOST}:${MCP_PORT}/mcp (tools query, exec, http_request, …) or http://${HOST}:${MCP_PORT}/mcp/r/${DEMO_RESOURCES.files} (an upstream MCP server behind the gateway), with "Authorization: Bearer $(npx portcullis dev token llm-agent)"; see docs/protocols/mcp.md.`);
 console.log(`\nThe web console: http://${HOST}:8093 — log in as alice (approver) or carol (auditor) with the password from \`npx portcullis dev password alice\`.`);

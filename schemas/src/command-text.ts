@@ -16,6 +16,8 @@ export function commandText(command: Command): string {
       const acting = Object.entries(command.headers).filter(([name]) => name.toLowerCase().startsWith('impersonate-'));
       return [`${command.method} ${command.path}${command.query ? `?${command.query}` : ''}`, ...acting.map(([name, value]) => `${name}: ${value}`)].join('\n');
     }
+    case 'mcp-tool':
+      return `${command.tool} ${command.arguments}`;
     default: {
       const never: never = command;
       throw new TypeError(`unknown command kind ${JSON.stringify((never as { kind?: unknown }).kind)}`);

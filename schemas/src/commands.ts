@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelope, sessionChain, Identity, Protocol, ResourceRef } from './envelope.ts';
+import { envelope, sessionChain, Identity, Protocol, ResourceRef, Via } from './envelope.ts';
 
 /** Where in the PostgreSQL protocol a statement came from (docs/protocols/postgres.md). */
 export const SqlPhase = z.enum(['simple', 'parse', 'bind', 'function-call', 'copy-data']);
@@ -53,11 +53,25 @@ export const HttpCommand = z.object({
   kubernetes: KubernetesRequest.optional(),
 });
 
-export const Command = z.discriminatedUnion('kind', [SqlCommand, ShellCommand, HttpCommand]);
+/** A tool call to an upstream MCP server (the MCP gateway, docs/protocols/mcp.md). */
+export const McpToolCall = z.object({
+  kind: z.literal('mcp-tool'),
+  /** The tool's name as the upstream lists it. */
+  tool: z.string().min(1).max(500),
+  /** The call's arguments as the caller sent them: a JSON object, as JSON text. */
+  arguments: z.string(),
+  /** sha256 of the tool's definition (description, input schema) when it was called. */
+  toolDigest: z.string().optional(),
+  /** The definition differs from the one this session first saw (a tool changed mid-session). */
+  toolChanged: z.boolean().default(false),
+});
+
+export const Command = z.discriminatedUnion('kind', [SqlCommand, ShellCommand, HttpCommand, McpToolCall]);
 export type Command = z.infer<typeof Command>;
 export type SqlCommand = z.infer<typeof SqlCommand>;
 export type ShellCommand = z.infer<typeof ShellCommand>;
 export type HttpCommand = z.infer<typeof HttpCommand>;
+export type McpToolCall = z.infer<typeof McpToolCall>;
 
 export const CommandRequested = z.object({
   type: z.literal('CommandRequested'),
@@ -75,6 +89,8 @@ export const CommandRequested = z.object({
    * (the PDP verifies it); absent or `remote` — the PDP decides it.
    */
   decision: z.enum(['remote', 'edge']).optional(),
+  /** The caller came through the MCP server or gateway; absent for the protocol's own clients. */
+  via: Via.optional(),
 });
 export type CommandRequested = z.infer<typeof CommandRequested>;
 

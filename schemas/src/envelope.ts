@@ -32,13 +32,22 @@ export const Identity = z.object({
 });
 export type Identity = z.infer<typeof Identity>;
 
-export const Protocol = z.enum(['postgres', 'ssh', 'http']);
+/** `mcp`: a tool call to an upstream MCP server through the MCP gateway (docs/protocols/mcp.md). */
+export const Protocol = z.enum(['postgres', 'ssh', 'http', 'mcp']);
 export type Protocol = z.infer<typeof Protocol>;
 
 export const ResourceRef = z.object({
   name: z.string().min(1),
-  /** What the resource is: a PostgreSQL database, an SSH host, an HTTP service or a Kubernetes API. */
-  kind: z.enum(['postgres', 'ssh', 'http', 'kubernetes']),
+  /** What the resource is: a PostgreSQL database, an SSH host, an HTTP service, a Kubernetes API or an upstream MCP server. */
+  kind: z.enum(['postgres', 'ssh', 'http', 'kubernetes', 'mcp']),
   tags: z.array(z.string()).default([]),
 });
 export type ResourceRef = z.infer<typeof ResourceRef>;
+
+/**
+ * How the caller reached the gateway when it was not with the protocol's own
+ * client: `mcp` — through the Portcullis MCP server or MCP gateway
+ * (docs/protocols/mcp.md). Policies can match it (`match.via`).
+ */
+export const Via = z.enum(['mcp']);
+export type Via = z.infer<typeof Via>;

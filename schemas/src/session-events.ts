@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelope, sessionChain, Identity, Protocol, ResourceRef } from './envelope.ts';
+import { envelope, sessionChain, Identity, Protocol, ResourceRef, Via } from './envelope.ts';
 
 export const SessionOpened = z.object({
   type: z.literal('SessionOpened'),
@@ -17,6 +17,10 @@ export const SessionOpened = z.object({
    * public key registered earlier) or in events written before this field.
    */
   tokenExpiresAt: z.string().datetime({ offset: true }).optional(),
+  /** The caller came through the MCP server or gateway. */
+  via: Via.optional(),
+  /** The MCP session this Portcullis session belongs to (one per MCP session and resource). */
+  mcpSessionId: z.string().max(200).optional(),
 });
 
 export const CommandCompleted = z.object({

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parseProxyConfig, postgresSectionOf } from '@portcullis/proxy-postgres';
 import { parseSshProxyConfig } from '@portcullis/proxy-ssh';
 import { parseHttpProxyConfig } from '@portcullis/proxy-http';
+import { parseMcpServiceConfig } from '@portcullis/mcp';
 import { demoConfig, DEMO_RESOURCES, type DemoTargets } from '../../infra/src/demo/config.ts';
 import { DEMO_API_PORT, DEMO_KUBERNETES_PORT, DEMO_SSHD_PORT } from '../../infra/src/ports.ts';
 
@@ -40,4 +41,12 @@ test('given the demo HTTP targets, when the HTTP proxy reads the demo config, th
   assert.deepEqual(api.credential, { file: targets.apiTokenFile });
   assert.equal(cluster.server, `http://127.0.0.1:${DEMO_KUBERNETES_PORT}`);
   assert.deepEqual(cluster.token, { file: targets.clusterTokenFile });
+});
+
+test('given the demo config, when the MCP service reads it, then its tools reach every demo resource and the gateway starts the demo files server over stdio', () => {
+  const config = parseMcpServiceConfig(demoConfig(targets));
+  assert.deepEqual([...config.postgres, ...config.ssh, ...config.http].map((r) => r.name), [DEMO_RESOURCES.database, DEMO_RESOURCES.host, DEMO_RESOURCES.api, DEMO_RESOURCES.cluster]);
+  assert.deepEqual(config.upstreams.map((u) => u.name), [DEMO_RESOURCES.files]);
+  assert.equal(config.upstreams[0]!.url, undefined);
+  assert.match(config.upstreams[0]!.command!.join(' '), /files-mcp\.ts/);
 });

@@ -105,7 +105,7 @@ test('npm start runs the demo: the printed psql, ssh, curl and kubectl lines sho
   start.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   start.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   await eventually('npm start to say the gateway is running', () => output.includes('Portcullis is running') || (start!.exitCode !== null ? assert.fail(output) : undefined), 240_000);
-  for (const name of ['demo-sshd', 'policy-decision', 'demo-http-targets', 'proxy-postgres', 'proxy-ssh', 'proxy-http', 'approvals', 'projections']) {
+  for (const name of ['demo-sshd', 'policy-decision', 'demo-http-targets', 'proxy-postgres', 'proxy-ssh', 'proxy-http', 'approvals', 'projections', 'mcp']) {
     assert.ok(output.includes(`${name.padEnd(18)} running`), `npm start reports ${name} running:\n${output}`);
   }
   const commands = printedCommands(output.slice(output.indexOf('Portcullis is running')));

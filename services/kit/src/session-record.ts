@@ -12,6 +12,7 @@ import {
   type SessionClosed,
   type SessionOpened,
   type SessionTopicEvent,
+  type Via,
 } from '@portcullis/schemas';
 import type { Logger } from './logger.ts';
 
@@ -47,6 +48,8 @@ export class SessionRecord {
     readonly protocol: Protocol,
     private readonly sink: SessionEventSink,
     private readonly logger: Logger,
+    /** How the caller came (via MCP) and the MCP session this session belongs to: on SessionOpened and every command. */
+    private readonly origin: { via?: Via; mcpSessionId?: string } = {},
   ) {}
 
   /** Seconds since the session opened (the asciicast clock). */
@@ -68,6 +71,7 @@ export class SessionRecord {
       command,
       ...(reason ? { reason } : {}),
       ...(this.sink.decision === 'edge' ? { decision: 'edge' as const } : {}),
+      ...(this.origin.via ? { via: this.origin.via } : {}),
     }) as CommandRequested;
   }
 
@@ -85,6 +89,8 @@ export class SessionRecord {
       ...(details.applicationName ? { applicationName: details.applicationName.slice(0, 200) } : {}),
       ...(details.reason ? { reason: details.reason } : {}),
       ...(details.tokenExpiresAt ? { tokenExpiresAt: details.tokenExpiresAt } : {}),
+      ...(this.origin.via ? { via: this.origin.via } : {}),
+      ...(this.origin.mcpSessionId ? { mcpSessionId: this.origin.mcpSessionId } : {}),
     };
     return this.emit(event);
   }

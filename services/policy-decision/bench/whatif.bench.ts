@@ -43,6 +43,7 @@ const resourceOf: Record<CommandRequested['protocol'], CommandRequested['resourc
   postgres: { name: 'orders-prod', kind: 'postgres', tags: ['production'] },
   ssh: { name: 'web-1', kind: 'ssh', tags: ['production'] },
   http: { name: 'k8s-prod', kind: 'kubernetes', tags: ['production'] },
+  mcp: { name: 'files', kind: 'mcp', tags: ['production'] },
 };
 const identities = ['ci-deploy', 'llm-agent', 'nightly-report', 'terraform'].map((subject) => ({ subject, issuer: 'https://idp.example.com', kind: 'service' as const, groups: ['ci'] }));
 

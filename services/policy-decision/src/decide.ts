@@ -37,7 +37,7 @@ export interface Decision {
 const RANK: Record<Effect, number> = { allow: 0, mask: 1, hold: 2, block: 3 };
 const stricter = (a: Effect, b: Effect): Effect => (RANK[a] >= RANK[b] ? a : b);
 
-const PROTOCOL_OF_KIND = { sql: 'postgres', shell: 'ssh', http: 'http' } as const;
+const PROTOCOL_OF_KIND = { sql: 'postgres', shell: 'ssh', http: 'http', 'mcp-tool': 'mcp' } as const;
 
 const short = (text: string, max = 80): string => {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -68,6 +68,8 @@ function unitsOf(command: CommandRequested, analysis: Exclude<Analysis, { ok: fa
     case 'http':
       // Classes in the label say why a rule that seems to cover the request does not (only a rule naming them does).
       return [{ kind: 'http', label: () => `${analysis.method} ${short(analysis.path)}${analysis.classes.length ? ` (class ${analysis.classes.join(', ')})` : ''}`, request: analysis }];
+    case 'mcp':
+      return [{ kind: 'mcp', label: () => `tool ${short(analysis.tool)}${analysis.classes.length ? ` (class ${analysis.classes.join(', ')})` : ''}`, call: analysis }];
   }
 }
 
@@ -101,9 +103,9 @@ export function decide(command: CommandRequested, analysis: Analysis, state: Pol
     const callerText = command.command.kind === 'sql' && command.command.phase !== 'function-call';
     return analysis.syntaxError && callerText ? { ...decision, syntaxError: analysis.syntaxError } : decision;
   }
-  if (analysis.kind !== command.command.kind) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
+  if (analysis.kind !== (command.command.kind === 'mcp-tool' ? 'mcp' : command.command.kind)) return blocked(`unparseable: ${analysis.kind} analysis for a ${command.command.kind} command`, version);
 
-  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : analysis.kind === 'http' ? [...analysis.classes] : [];
+  const classes = analysis.kind === 'sql' ? [...new Set(analysis.statements.flatMap((s) => s.classes))] : analysis.kind === 'http' || analysis.kind === 'mcp' ? [...analysis.classes] : [];
   // Refused by construction, before any rule: the gateway could no longer read later statements as the target does.
   const refused = analysis.kind === 'sql' ? analysis.statements.find((s) => s.refused !== undefined)?.refused : undefined;
   if (refused !== undefined) return blocked(refused, version, classes);

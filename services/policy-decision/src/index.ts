@@ -24,3 +24,6 @@ export { parseTransitionList, failingTransitions, maskChange, type WhatIfReport,
 export { readHistory } from './whatif/history.ts';
 export { runWhatIf, type WhatIfRun } from './whatif/run.ts';
 export { formatWhatIfReport } from './whatif/format.ts';
+export { mcpToolListed } from './mcp-tools.ts';
+export { matchesMcp } from './match.ts';
+export { analyzeMcpToolCall, spellingsOf } from './analysis/mcp.ts';

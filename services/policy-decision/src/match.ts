@@ -7,7 +7,7 @@
  * they apply; a unit is admitted only when an allow or hold rule covers it.
  */
 import type { CommandRequested } from '@portcullis/schemas';
-import type { SimpleCommandAnalysis, SqlStatementAnalysis, HttpAnalysis, ShellFacts } from './analysis/types.ts';
+import type { SimpleCommandAnalysis, SqlStatementAnalysis, HttpAnalysis, McpAnalysis, ShellFacts } from './analysis/types.ts';
 import { NO_SHELL_CONDITIONS, type CompiledRule, type Glob, type PathGlobs, type ProgramConstraints, type ShellConditions } from './policy/compile.ts';
 import { factsFor } from './analysis/shell-facts.ts';
 import { isSensitiveVariable } from './analysis/shell-variables.ts';
@@ -17,7 +17,8 @@ export type Unit =
   | { kind: 'sql'; label: () => string; statement: SqlStatementAnalysis }
   | { kind: 'shell'; label: () => string; command: SimpleCommandAnalysis; channel: 'exec' | 'shell' }
   | { kind: 'channel'; label: () => string; channel: string; name: string }
-  | { kind: 'http'; label: () => string; request: HttpAnalysis };
+  | { kind: 'http'; label: () => string; request: HttpAnalysis }
+  | { kind: 'mcp'; label: () => string; call: McpAnalysis };
 
 export type Mode = 'applies' | 'covers';
 
@@ -32,6 +33,8 @@ export function matchesContext(rule: CompiledRule, command: CommandRequested): b
   if (rule.resource.names && !rule.resource.names(resource.name)) return false;
   if (rule.resource.tags && !resource.tags.some((t) => rule.resource.tags!(t))) return false;
   if (rule.protocols && !rule.protocols.includes(command.protocol)) return false;
+  // A command without `via` came from the protocol's own client.
+  if (rule.via && !rule.via.includes(command.via ?? 'direct')) return false;
   return true;
 }
 
@@ -43,21 +46,25 @@ function over(values: readonly string[], test: (v: string) => boolean, mode: Mod
 export function matchesUnit(rule: CompiledRule, unit: Unit, mode: Mode): boolean {
   switch (unit.kind) {
     case 'sql':
-      if (rule.shell || rule.http) return false;
+      if (rule.shell || rule.http || rule.mcp) return false;
       return rule.sql ? matchesSql(rule.sql, unit.statement, mode) : true;
     case 'shell':
-      if (rule.sql || rule.http) return false;
+      if (rule.sql || rule.http || rule.mcp) return false;
       if (!rule.shell && mode === 'applies') return true;
       return matchesShell(rule.shell ?? NO_SHELL_CONDITIONS, unit.command, unit.channel, mode);
     case 'channel':
       // Port forwarding, agent forwarding and subsystems are admitted only by rules that name the channel.
-      if (rule.sql || rule.http) return false;
+      if (rule.sql || rule.http || rule.mcp) return false;
       if (!rule.shell?.channels?.includes(unit.channel as 'exec')) return mode === 'applies' && !rule.shell;
       return rule.shell.programs ? rule.shell.programs(unit.name) : true;
     case 'http':
-      if (rule.sql || rule.shell) return false;
+      if (rule.sql || rule.shell || rule.mcp) return false;
       // A request with classes (proxy, exec, impersonate, …) is admitted only by a rule that names them.
       return rule.http ? matchesHttp(rule.http, unit.request, mode) : mode === 'applies' || unit.request.classes.length === 0;
+    case 'mcp':
+      if (rule.sql || rule.shell || rule.http) return false;
+      // A call with classes (tool-changed) is admitted only by a rule that names them.
+      return rule.mcp ? matchesMcp(rule.mcp, unit.call, mode) : mode === 'applies' || unit.call.classes.length === 0;
   }
 }
 
@@ -208,6 +215,35 @@ function matchesHeaders(conditions: NonNullable<HttpConditions['headers']>, head
   }
   if (mode === 'covers') {
     for (const [name] of present) if (name.startsWith('impersonate-') && !conditions.some((c) => c.name(name))) return false;
+  }
+  return true;
+}
+
+type McpConditions = NonNullable<CompiledRule['mcp']>;
+
+/** The value at dotted `path` is under an argument the glob names: the path itself or one of its prefixes (`options` holds `options.mode`). */
+function underArgument(argument: Glob, path: string): boolean {
+  const parts = path.split('.');
+  for (let n = parts.length; n >= 1; n--) if (argument(parts.slice(0, n).join('.'))) return true;
+  return false;
+}
+
+/**
+ * An MCP tool call. Every argument condition needs the argument: covers —
+ * every value under it matches in every spelling (the value and the path it
+ * resolves to); applies — some spelling of some value matches. Classes as
+ * for HTTP: only a rule that names them covers a call that has them.
+ */
+export function matchesMcp(mcp: McpConditions, call: McpAnalysis, mode: Mode): boolean {
+  if (mcp.tools && !mcp.tools(call.tool)) return false;
+  if (mcp.classes) {
+    if (call.classes.length === 0 || !over(call.classes, (c) => mcp.classes!.has(c), mode)) return false;
+  } else if (mode === 'covers' && call.classes.length > 0) return false;
+  for (const condition of mcp.arguments ?? []) {
+    const values = call.arguments.filter((a) => underArgument(condition.argument, a.path));
+    if (values.length === 0) return false;
+    const ok = mode === 'covers' ? values.every((v) => v.spellings.every(condition.value)) : values.some((v) => v.spellings.some(condition.value));
+    if (!ok) return false;
   }
   return true;
 }

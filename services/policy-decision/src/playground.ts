@@ -6,8 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandRequested, Identity, Protocol, ResourceRef } from '@portcullis/schemas';
 
-/** An HTTP request may carry the request headers policies see (`impersonate-*`, content-type, …). */
-export type PlaygroundCommand = { sql: string } | { shell: string } | { http: string; headers?: Record<string, string> };
+/**
+ * An HTTP request may carry the request headers policies see (`impersonate-*`, content-type, …).
+ * `mcp` is a tool call through the MCP gateway (the tool name, its arguments). `via: mcp` makes
+ * the command one that came through the MCP server or gateway.
+ */
+export type PlaygroundCommand = ({ sql: string } | { shell: string } | { http: string; headers?: Record<string, string> } | { mcp: string; arguments?: Record<string, unknown>; toolChanged?: boolean }) & {
+  via?: 'mcp';
+};
 
 export function playgroundCommand(identity: Identity, resource: ResourceRef, when: PlaygroundCommand, protocol?: Protocol, sessionId = 'policy-playground'): CommandRequested {
   const command: CommandRequested['command'] =
@@ -15,8 +21,10 @@ export function playgroundCommand(identity: Identity, resource: ResourceRef, whe
       ? { kind: 'sql', text: when.sql, phase: 'simple' }
       : 'shell' in when
         ? { kind: 'shell', commandLine: when.shell, channel: 'exec' }
-        : httpCommand(when.http, when.headers ?? {});
-  const inferred: Protocol = command.kind === 'sql' ? 'postgres' : command.kind === 'shell' ? 'ssh' : 'http';
+        : 'mcp' in when
+          ? { kind: 'mcp-tool', tool: when.mcp, arguments: JSON.stringify(when.arguments ?? {}), toolChanged: when.toolChanged ?? false }
+          : httpCommand(when.http, when.headers ?? {});
+  const inferred: Protocol = command.kind === 'sql' ? 'postgres' : command.kind === 'shell' ? 'ssh' : command.kind === 'mcp-tool' ? 'mcp' : 'http';
   return {
     type: 'CommandRequested',
     eventId: randomUUID(),
@@ -29,6 +37,7 @@ export function playgroundCommand(identity: Identity, resource: ResourceRef, whe
     resource,
     protocol: protocol ?? inferred,
     command,
+    ...(when.via || command.kind === 'mcp-tool' ? { via: 'mcp' as const } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ export const human: Identity = { subject: 'alice', issuer: 'https://idp.test', k
 export const prodDb: ResourceRef = { name: 'orders-prod', kind: 'postgres', tags: ['production'] };
 export const host: ResourceRef = { name: 'web-1', kind: 'ssh', tags: ['production'] };
 export const api: ResourceRef = { name: 'k8s', kind: 'kubernetes', tags: ['production'] };
+export const mcpServer: ResourceRef = { name: 'files', kind: 'mcp', tags: ['production'] };
 
 export function published(document: string, version = 1): PolicySetPublished {
   return {
@@ -29,7 +30,7 @@ export function givenPolicy(...documents: string[]): PolicyState {
 }
 
 export function command(cmd: CommandRequested['command'], over: Partial<CommandRequested> = {}): CommandRequested {
-  const protocol = cmd.kind === 'sql' ? 'postgres' : cmd.kind === 'shell' ? 'ssh' : 'http';
+  const protocol = cmd.kind === 'sql' ? 'postgres' : cmd.kind === 'shell' ? 'ssh' : cmd.kind === 'mcp-tool' ? 'mcp' : 'http';
   return {
     type: 'CommandRequested',
     eventId: '01890000-0000-7000-8000-000000000002',
@@ -39,7 +40,7 @@ export function command(cmd: CommandRequested['command'], over: Partial<CommandR
     digest: '0'.repeat(64),
     commandId: '01890000-0000-7000-8000-000000000003',
     identity: service,
-    resource: cmd.kind === 'sql' ? prodDb : cmd.kind === 'shell' ? host : api,
+    resource: cmd.kind === 'sql' ? prodDb : cmd.kind === 'shell' ? host : cmd.kind === 'mcp-tool' ? mcpServer : api,
     protocol,
     command: cmd,
     ...over,

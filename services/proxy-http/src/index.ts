@@ -3,3 +3,11 @@ export { parseHttpProxyConfig, loadHttpProxyConfig, type HttpProxyConfig, type H
 export { httpProxyErrors, HttpProxyError, type HttpProxyErrorCode } from './errors.ts';
 export { maskJson, type JsonMaskPlan } from './json-masking.ts';
 export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';
+// The MCP server's `http_request` tool builds, forwards and masks requests as this proxy does (services/mcp).
+export { buildHttpCommand } from './command.ts';
+export { upstreamUrl } from './routing.ts';
+export { credentialHeaders, credentialHeaderNames } from './credentials.ts';
+export { createAgent, isHopByHop } from './upstream.ts';
+export { planFromMask } from './json-masking.ts';
+export { maskJsonText, maskLine, maskModeFor } from './response-masking.ts';
+export { verdictMessage } from './app.ts';

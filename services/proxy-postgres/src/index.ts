@@ -3,3 +3,7 @@ export { loadProxyConfig, parseProxyConfig, ProxyConfig, PostgresResource, type 
 export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';
 export { startPostgresGateway, type PostgresGateway } from './gateway.ts';
 export { postgresSectionOf } from './config.ts';
+// The MCP server's `query` tool masks result rows with this engine's masking (services/mcp).
+export { readCredential } from './config.ts';
+export { TargetCatalog, type ResultColumn } from './catalog.ts';
+export { planResult, maskRowValues, loadMaskingLibrary, ALWAYS_SCRUBBED, type ResultPlan, type MaskingLibrary } from './result-masking.ts';

@@ -4,3 +4,5 @@ export { LineEditor, type LineEditorStep } from './line-editor.ts';
 export { StreamRecorder } from './recorder.ts';
 export { fingerprintOf } from './host-key.ts';
 export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';
+// The MCP server's `exec` tool reaches hosts with the proxy's own target connection (services/mcp).
+export { connectTarget, TargetConnectError } from './target-connector.ts';

@@ -55,7 +55,7 @@ export type CommandItem = z.infer<typeof CommandItem>;
 export const SessionQuery = z.object({
   identity: z.string().optional(),
   resource: z.string().optional(),
-  protocol: z.enum(['postgres', 'ssh', 'http']).optional(),
+  protocol: z.enum(['postgres', 'ssh', 'http', 'mcp']).optional(),
   from: ts.optional(),
   to: ts.optional(),
   integrity: z.enum(['ok', 'gap', 'tampered']).optional(),

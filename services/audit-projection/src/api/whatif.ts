@@ -18,7 +18,7 @@ export const WhatIfRequest = z.object({
   until: z.iso.datetime({ offset: true }).optional(),
   identity: z.string().optional(),
   resource: z.string().optional(),
-  protocol: z.enum(['postgres', 'ssh', 'http']).optional(),
+  protocol: z.enum(['postgres', 'ssh', 'http', 'mcp']).optional(),
 });
 
 const PolicyErrorBody = z.object({ code: z.literal('PCL_ERR_VALIDATION'), message: z.string(), errors: z.array(z.string()) });

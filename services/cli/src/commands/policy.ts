@@ -185,7 +185,7 @@ async function policyEval(opts: EvalOptions): Promise<number> {
 const IdentityOrName = z.union([z.string(), IdentityInput]);
 const ResourceInput = z.object({
   name: z.string().min(1),
-  kind: z.enum(['postgres', 'ssh', 'http', 'kubernetes']),
+  kind: z.enum(['postgres', 'ssh', 'http', 'kubernetes', 'mcp']),
   tags: z.array(z.string()).default([]),
 });
 const TestsFile = z.strictObject({
@@ -196,11 +196,14 @@ const TestsFile = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1),
-        given: z.strictObject({ identity: IdentityOrName, resource: z.union([z.string(), ResourceInput]) }),
+        /** via: mcp — the command came through the MCP server or gateway. */
+        given: z.strictObject({ identity: IdentityOrName, resource: z.union([z.string(), ResourceInput]), via: z.literal('mcp').optional() }),
         when: z.union([
           z.strictObject({ sql: z.string() }),
           z.strictObject({ shell: z.string() }),
           z.strictObject({ http: z.string().regex(/^\S+\s+\S+$/, 'write "METHOD PATH"'), headers: z.record(z.string(), z.string()).optional() }),
+          /** An MCP gateway tool call: the tool, its arguments, whether its definition changed mid-session. */
+          z.strictObject({ mcp: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional(), toolChanged: z.boolean().optional() }),
         ]),
         then: z.strictObject({
           effect: z.enum(['allow', 'mask', 'block', 'hold']),
@@ -265,7 +268,7 @@ async function policyTest(file: string, verbose: boolean): Promise<number> {
       continue;
     }
     const started = performance.now();
-    const { decision } = await evaluate(buildCommand(identity, resource, t.when), loaded.state);
+    const { decision } = await evaluate(buildCommand(identity, resource, { ...t.when, ...(t.given.via ? { via: t.given.via } : {}) } as When), loaded.state);
     const problems = check(t.then, decision);
     if (problems.length) failures.push({ name: label, problems, decision });
     else passes.push({ name: label, ms: performance.now() - started });

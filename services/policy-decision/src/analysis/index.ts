@@ -7,6 +7,7 @@ import type { Analysis } from './types.ts';
 import { analyzeSql, emptySqlSession, type SqlSessionState } from './sql.ts';
 import { analyzeShell } from './shell.ts';
 import { analyzeHttp } from './http.ts';
+import { analyzeMcpToolCall } from './mcp.ts';
 
 export async function analyze(command: CommandRequested, session: SqlSessionState = emptySqlSession()): Promise<Analysis> {
   const cmd = command.command;
@@ -22,6 +23,8 @@ export async function analyze(command: CommandRequested, session: SqlSessionStat
       return analyzeShell(cmd.commandLine, cmd.targetUser !== undefined ? { user: cmd.targetUser } : {});
     case 'http':
       return analyzeHttp(cmd, command.resource.kind);
+    case 'mcp-tool':
+      return analyzeMcpToolCall(cmd);
     default: {
       const unknown: never = cmd;
       return { ok: false, error: `unknown command kind ${(unknown as { kind: string }).kind}` };

@@ -160,4 +160,24 @@ export interface HttpAnalysis {
   };
 }
 
-export type Analysis = SqlAnalysis | ShellAnalysis | HttpAnalysis | Unparseable;
+/** One argument value of an MCP tool call, under the dotted path of the argument that holds it (list items under the list's path). */
+export interface McpArgumentValue {
+  path: string;
+  value: string;
+  /** The value and, for path-like values, the normalised path it names (mcp.ts). */
+  spellings: string[];
+}
+
+/** Tool calls that reach further than their tool: `tool-changed` — the definition changed since the session first saw it. */
+export const MCP_CLASSES = ['tool-changed'] as const;
+export type McpClass = (typeof MCP_CLASSES)[number];
+
+export interface McpAnalysis {
+  ok: true;
+  kind: 'mcp';
+  tool: string;
+  arguments: McpArgumentValue[];
+  classes: McpClass[];
+}
+
+export type Analysis = SqlAnalysis | ShellAnalysis | HttpAnalysis | McpAnalysis | Unparseable;

@@ -76,6 +76,8 @@ export interface CompiledRule {
   };
   resource: { names?: Glob; tags?: Glob };
   protocols?: readonly string[];
+  /** `direct` or `mcp` (a command without `via` is direct). */
+  via?: readonly string[];
   sql?: {
     classes?: ReadonlySet<string>;
     kinds?: Glob;
@@ -90,6 +92,12 @@ export interface CompiledRule {
     kubernetes?: { verbs?: Glob; resources?: Glob; namespaces?: Glob; apiGroups?: readonly string[] };
     /** Header name matcher (lower-case, globs) with its value matcher. */
     headers?: readonly { name: Glob; value: Glob }[];
+    classes?: ReadonlySet<string>;
+  };
+  mcp?: {
+    tools?: Glob;
+    /** `argument` is a glob over the dotted argument path (`*` is any top-level argument). */
+    arguments?: readonly { argument: Glob; value: Glob }[];
     classes?: ReadonlySet<string>;
   };
   mask?: NonNullable<PolicyRule['mask']>;
@@ -122,6 +130,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       },
       resource: { names: anyOf(m.resource?.names), tags: anyOf(m.resource?.tags) },
       protocols: m.protocol,
+      ...(m.via ? { via: m.via } : {}),
     };
     if (m.sql) {
       const tables = m.sql.tables;
@@ -168,6 +177,13 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
           ? Object.entries(m.http.headers).map(([name, values]) => ({ name: anyOf([name.toLowerCase()], { nocase: true })!, value: anyOf(values)! }))
           : undefined,
         classes: m.http.classes ? new Set(m.http.classes) : undefined,
+      };
+    }
+    if (m.mcp) {
+      compiled.mcp = {
+        tools: anyOf(m.mcp.tools),
+        arguments: m.mcp.arguments ? Object.entries(m.mcp.arguments).map(([path, values]) => ({ argument: anyOf([path])!, value: anyOf(values)! })) : undefined,
+        classes: m.mcp.classes ? new Set(m.mcp.classes) : undefined,
       };
     }
     if (rule.mask) compiled.mask = rule.mask;

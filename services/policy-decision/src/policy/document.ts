@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { Detector, MaskStrategy } from '@portcullis/schemas';
 import { HTTP_CLASSES } from '../analysis/http-classes.ts';
+import { MCP_CLASSES } from '../analysis/types.ts';
 
 const SQL_CLASSES = [
   'read',
@@ -124,13 +125,30 @@ const HttpMatch = z.strictObject({
   classes: z.array(z.enum(HTTP_CLASSES)).min(1).optional(),
 });
 
+/** Tool calls to upstream MCP servers (protocol mcp, docs/protocols/mcp.md). */
+const McpMatch = z.strictObject({
+  /** Tool names as the upstream lists them. */
+  tools: globs.optional(),
+  /**
+   * Argument (dotted path into the arguments object; list items count under the list's path) →
+   * value patterns. The rule matches only calls that carry the argument; path-like values are also
+   * judged as the path they resolve to.
+   */
+  arguments: z.record(z.string().min(1), oneOrMany(glob)).optional(),
+  /** Call classes (tool-changed): the only way to admit a call that has any. */
+  classes: z.array(z.enum(MCP_CLASSES)).min(1).optional(),
+});
+
 const Match = z.strictObject({
   identity: IdentityMatch.optional(),
   resource: ResourceMatch.optional(),
-  protocol: oneOrMany(z.enum(['postgres', 'ssh', 'http'])).optional(),
+  protocol: oneOrMany(z.enum(['postgres', 'ssh', 'http', 'mcp'])).optional(),
+  /** How the caller came: `mcp` (the MCP server or gateway) or `direct` (the protocol's own client). */
+  via: oneOrMany(z.enum(['direct', 'mcp'])).optional(),
   sql: SqlMatch.optional(),
   shell: ShellMatch.optional(),
   http: HttpMatch.optional(),
+  mcp: McpMatch.optional(),
 });
 
 const columnPath = z.string().regex(/^[^.\s]+(\.[^.\s]+){1,2}$/, 'write a protected column as table.column or schema.table.column');
@@ -201,8 +219,8 @@ export const PolicyDocumentSchema = z
       if (rule.effect !== 'mask' && rule.mask) ctx.addIssue({ code: 'custom', path: ['rules', i, 'mask'], message: `mask: only applies to effect mask, not ${rule.effect}` });
       if (rule.effect === 'hold' && !rule.approval) ctx.addIssue({ code: 'custom', path: ['rules', i, 'approval'], message: 'a hold rule needs approval: (approverGroups, quorum, ttl)' });
       if (rule.effect !== 'hold' && rule.approval) ctx.addIssue({ code: 'custom', path: ['rules', i, 'approval'], message: `approval: only applies to effect hold, not ${rule.effect}` });
-      for (const p of ['sql', 'shell', 'http'] as const) {
-        const wants = { sql: 'postgres', shell: 'ssh', http: 'http' }[p];
+      for (const p of ['sql', 'shell', 'http', 'mcp'] as const) {
+        const wants = { sql: 'postgres', shell: 'ssh', http: 'http', mcp: 'mcp' }[p];
         if (rule.match[p] && rule.match.protocol && !rule.match.protocol.includes(wants as 'postgres')) {
           ctx.addIssue({ code: 'custom', path: ['rules', i, 'match', p], message: `match.${p} can never match: protocol does not include ${wants}` });
         }
