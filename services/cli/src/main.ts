@@ -13,6 +13,7 @@ import { registerIdentityCommands } from './commands/identities.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
 import { registerDevCommands } from './commands/dev.ts';
+import { registerAccessCommands } from './commands/access.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
@@ -24,12 +25,15 @@ const registrars: CommandRegistrar[] = [
   registerAuditCommands,
   registerApprovalsCommands,
   registerDevCommands,
+  registerAccessCommands,
 ];
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
     .description('Portcullis: policy-enforcing gateway for infrastructure access')
     .showHelpAfterError()
+    // `portcullis connect demo -- psql -c …`: options after the resource belong to the client.
+    .enablePositionalOptions()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   for (const register of registrars) register(program);
   return program;
