@@ -32,8 +32,6 @@ export function buildProgram(): Command {
   const program = new Command('portcullis')
     .description('Portcullis: policy-enforcing gateway for infrastructure access')
     .showHelpAfterError()
-    // `portcullis connect demo -- psql -c …`: options after the resource belong to the client.
-    .enablePositionalOptions()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   for (const register of registrars) register(program);
   return program;

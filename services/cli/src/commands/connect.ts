@@ -63,8 +63,8 @@ export function registerConnectCommand(program: Command): void {
     .option('--gateway <host:port>', 'the gateway\'s PostgreSQL address', process.env.PORTCULLIS_PG_GATEWAY || DEFAULT_PG_GATEWAY)
     .option('--gateway-ca <file>', 'PEM CA of the gateway\'s certificate (default: PORTCULLIS_GATEWAY_CA, else the system\'s CAs)', process.env.PORTCULLIS_GATEWAY_CA)
     .option('--issuer <url>', 'the OpenID provider')
-    .passThroughOptions()
     .action(failsCleanly(async (resource: string, command: string[], options: ConnectOptions) => {
+      // Options of the client come after `--`, where commander stops reading options.
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PortcullisError('PCL_ERR_CONFIG', `--port must be a port number, got "${options.port}"`);
       const gateway = pgGatewayAddress(options.gateway, options.gatewayCa);

@@ -39,7 +39,7 @@ export async function openGatewaySession(gateway: PgGatewayAddress, parameters: 
         socket.write(encodePasswordMessage(token));
         // From here on the gateway's messages (AuthenticationOk, …) are the client's to read.
         const { framer } = frames.release();
-        forClient.push(framer.takeRemainder());
+        if (framer.bufferedBytes > 0) forClient.push(framer.takeRemainder());
         return { kind: 'open', socket, forClient };
       }
       throw new PortcullisError('PCL_ERR_GATEWAY_UNREACHABLE', `the gateway at ${gateway.host}:${gateway.port} answered the start-up with message "${type}" instead of asking for the access token`);

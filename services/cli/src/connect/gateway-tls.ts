@@ -6,7 +6,7 @@
  * the gateway's address without its certificate never sees one.
  */
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { PortcullisError } from '@portcullis/kit';
 import { encodeSslRequest } from '@portcullis/proxy-postgres/wire';
 
@@ -55,8 +55,9 @@ export async function openGatewayTls(gateway: PgGatewayAddress): Promise<TLSSock
     const tls = tlsConnect({
       socket: tcp,
       ca: gateway.ca,
-      // SNI takes names only; for an address, node checks the certificate's IP SANs.
+      // SNI takes names only; the certificate is checked against the address or name we dialled either way.
       servername: isIP(gateway.host) ? undefined : gateway.host,
+      checkServerIdentity: (_name, cert) => checkServerIdentity(gateway.host, cert),
       minVersion: 'TLSv1.2',
     });
     tls.once('secureConnect', () => {

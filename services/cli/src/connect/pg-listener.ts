@@ -101,7 +101,7 @@ async function serveClient(client: Socket, options: PgListenerOptions): Promise<
     return fatal(client, notLoggedIn ? '28000' : '08001', message);
   }
   const { framer } = frames.release();
-  const early = framer.takeRemainder();
+  const early = framer.bufferedBytes > 0 ? framer.takeRemainder() : Buffer.alloc(0);
   for (const bytes of session.forClient) client.write(bytes);
   if (session.kind === 'refused') return void client.end();
 
