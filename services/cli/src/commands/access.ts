@@ -6,8 +6,12 @@
 import type { Command } from 'commander';
 import { registerLoginCommands } from './login.ts';
 import { registerConnectCommand } from './connect.ts';
+import { registerSshCommands } from './ssh.ts';
+import { registerKubeCommands } from './kube.ts';
 
 export function registerAccessCommands(program: Command): void {
   registerLoginCommands(program);
   registerConnectCommand(program);
+  registerSshCommands(program);
+  registerKubeCommands(program);
 }

@@ -25,13 +25,14 @@ export async function freeLoopbackPort(): Promise<number> {
   return port;
 }
 
-/** The example policy, its `kind: service` rules widened to people too. */
+/** The example policy, its `kind: service` rules widened to people too, and people may copy files with scp. */
 export async function policyForPeople(): Promise<string> {
   const file = fileURLToPath(new URL('../../../../policies/examples/automation-access.yaml', import.meta.url));
-  const doc = parse(await readFile(file, 'utf8')) as { rules: { match: { identity?: { kind?: string | string[] } } }[] };
-  for (const rule of doc.rules) {
+  const doc = parse(await readFile(file, 'utf8')) as { rules: Record<string, unknown>[] };
+  for (const rule of doc.rules as { match: { identity?: { kind?: string | string[] } } }[]) {
     if (rule.match.identity?.kind === 'service') rule.match.identity.kind = ['service', 'human'];
   }
+  doc.rules.push({ id: 'people-copy', effect: 'allow', reason: 'people may copy files', match: { identity: { kind: 'human' }, protocol: 'ssh', shell: { programs: ['scp'] } } });
   return stringify(doc);
 }
 
