@@ -10,7 +10,11 @@ import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { silentLogger } from '@portcullis/kit';
+import { createIdentityVerifier, createPool, followTopic, silentLogger } from '@portcullis/kit';
+import { postgresUrl } from '@portcullis/infra';
+import { buildApp, resourcesRoutes } from '@portcullis/audit-projection';
+import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
+import type { AddressInfo } from 'node:net';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { createTestTarget, type TestTarget } from '../../proxy-postgres/test/support/target-database.ts';
 import { loginInBrowser } from './support/browser.ts';
@@ -25,6 +29,8 @@ describe('portcullis login and connect', () => {
   let gateway: PostgresGateway;
   let configDir: string;
   let env: NodeJS.ProcessEnv;
+  let queryApi: Awaited<ReturnType<typeof buildApp>>;
+  let stopPolicies: () => Promise<void>;
   const resource = 'cli-demo';
 
   before(async () => {
@@ -36,6 +42,19 @@ describe('portcullis login and connect', () => {
     await target.admin(`ALTER TABLE ${target.schema}.customers OWNER TO ${target.role}`);
     const config = parseProxyConfig({ resources: [target.resource], listen: { host: '127.0.0.1', port: 0 }, verdictTimeoutMs: 15_000, tls: { cert: stack.tls.certFile, key: stack.tls.keyFile } });
     gateway = await startPostgresGateway({ config, bus: stack.bus, logger: silentLogger(), issuer: stack.provider.issuer, port: 0, clockToleranceSeconds: 0 });
+    // The query API's GET /resources, as the projections process serves it, over this test's policy and catalogue.
+    let policy: PolicyState = initialPolicyState;
+    const policies = await followTopic(stack.bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'cli-test-policies' });
+    await policies.caughtUp;
+    stopPolicies = () => policies.stop();
+    const catalogue = [{ name: resource, kind: 'postgres' as const, tags: ['production', 'pii'] }, { name: 'cli-other', kind: 'ssh' as const, tags: [] }];
+    queryApi = await buildApp({
+      pool: createPool(postgresUrl('portcullis'), 1),
+      verifier: createIdentityVerifier({ issuers: [{ issuer: stack.provider.issuer, audience: 'portcullis' }] }),
+      policyState: () => policy,
+      routes: [resourcesRoutes({ catalogue: () => catalogue, policyState: () => policy })],
+    });
+    await queryApi.listen({ port: 0, host: '127.0.0.1' });
     configDir = await mkdtemp(join(stack.dir, 'config-'));
     env = {
       PORTCULLIS_CLI_CONFIG_DIR: configDir,
@@ -46,9 +65,12 @@ describe('portcullis login and connect', () => {
       PORTCULLIS_CLIENT_ID: '',
       PORTCULLIS_CLIENT_SECRET: '',
       BROWSER: 'none',
+      PORTCULLIS_API_URL: `http://127.0.0.1:${(queryApi.server.address() as AddressInfo).port}`,
     };
   });
   after(async () => {
+    await queryApi?.close();
+    await stopPolicies?.();
     await gateway?.close();
     await target?.drop();
     await stack?.close();
@@ -102,6 +124,15 @@ describe('portcullis login and connect', () => {
     assert.equal(who.code, 0, who.stderr);
     const me = JSON.parse(who.stdout) as { subject: string; kind: string; groups: string[]; tokenFrom: string };
     assert.deepEqual([me.subject, me.kind, me.groups, me.tokenFrom], ['alice', 'human', ['dba', 'approvers'], 'login']);
+  });
+
+  test('portcullis resources lists what alice may connect to, and how', async () => {
+    const ran = await runCli(['resources'], { env });
+    assert.equal(ran.code, 0, ran.stderr);
+    // This test's policy lets people do what the example lets automation do (support/gateway.ts); the unit tests cover refusals.
+    assert.match(ran.stdout, /^cli-demo {3}postgres {4}production,pii {4}portcullis connect cli-demo {3}\(allow automation-read, hold automation-write-production, allow dba-all, hold dba-destructive-production\)$/m);
+    assert.match(ran.stdout, /^cli-other {2}ssh {9}- {17}portcullis ssh cli-other {3}\(allow automation-ssh-inspect, allow people-copy\)$/m);
+    assert.match(ran.stdout, /^policy version 1$/m);
   });
 
   test('connect -- psql runs the client through the gateway: personal data comes back masked, the status is psql\'s', async () => {

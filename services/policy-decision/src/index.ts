@@ -24,3 +24,4 @@ export { parseTransitionList, failingTransitions, maskChange, type WhatIfReport,
 export { readHistory } from './whatif/history.ts';
 export { runWhatIf, type WhatIfRun } from './whatif/run.ts';
 export { formatWhatIfReport } from './whatif/format.ts';
+export { reachableResources, type ReachableResource } from './reachable.ts';

@@ -8,10 +8,12 @@ import { registerLoginCommands } from './login.ts';
 import { registerConnectCommand } from './connect.ts';
 import { registerSshCommands } from './ssh.ts';
 import { registerKubeCommands } from './kube.ts';
+import { registerResourcesCommand } from './resources.ts';
 
 export function registerAccessCommands(program: Command): void {
   registerLoginCommands(program);
   registerConnectCommand(program);
   registerSshCommands(program);
   registerKubeCommands(program);
+  registerResourcesCommand(program);
 }
