@@ -166,4 +166,17 @@ describe('portcullis ssh and kube', () => {
     assert.match(secrets.stderr, /Forbidden/);
     assert.ok(!secrets.stdout.includes(kubernetes.secretValue));
   });
+
+  test('logout withdraws the key at the gateway: the key left on disk logs nobody in', async () => {
+    const key = join(configDir, 'ssh', 'id_ed25519');
+    const direct = ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', env.PORTCULLIS_SSH_GATEWAY!.split(':')[1]!, 'cli-host@127.0.0.1'];
+    const before = await run('ssh', [...direct, 'uptime'], env);
+    assert.equal(before.code, 0, `the registered key logs in straight to the gateway: ${before.stderr}`);
+    const out = await runCli(['logout'], { env });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^Withdrew the SSH key registered at the gateway\.\nLogged out of http:\/\/127\.0\.0\.1:\d+\.$/m);
+    const after = await run('ssh', [...direct, 'uptime'], env);
+    assert.equal(after.code, 255);
+    assert.match(after.stderr, /Permission denied/);
+  });
 });

@@ -13,6 +13,9 @@ import { readClaims } from '../auth/jwt-claims.ts';
 import { cliClientId, configDir, currentIssuerFile, loginResource, resolveIssuer } from '../auth/settings.ts';
 import { loginFromTokenResponse, tokenSource } from '../auth/token-source.ts';
 import { failsCleanly } from '../failure.ts';
+import { existingSshPublicKey } from '../ssh/client-key.ts';
+import { withdrawSshKey } from '../ssh/register-key.ts';
+import { describeError } from '@portcullis/kit';
 
 const LOGIN_SCOPE = 'openid profile email groups offline_access';
 
@@ -54,10 +57,21 @@ export function registerLoginCommands(program: Command): void {
 
   program
     .command('logout')
-    .description('forget the cached login for the issuer')
+    .description('withdraw the SSH key registered with this login at the gateway, then forget the cached login for the issuer')
     .option('--issuer <url>', 'the OpenID provider')
-    .action(failsCleanly(async (options: { issuer?: string }) => {
+    .option('--keys-url <url>', 'the SSH gateway\'s key API', process.env.PORTCULLIS_SSH_KEYS_URL || 'http://127.0.0.1:2280')
+    .action(failsCleanly(async (options: { issuer?: string; keysUrl: string }) => {
       const issuer = resolveIssuer(options.issuer);
+      const publicKey = existingSshPublicKey();
+      if (publicKey) {
+        // Best effort: a gateway that cannot be reached keeps the key until its registration expires; say so.
+        try {
+          const { accessToken } = await tokenSource(issuer).token();
+          if (await withdrawSshKey(options.keysUrl, accessToken, publicKey)) console.log('Withdrew the SSH key registered at the gateway.');
+        } catch (err) {
+          console.error(`portcullis: the SSH key registered at the gateway could not be withdrawn (${describeError(err)}); it stays valid until its registration expires`);
+        }
+      }
       console.log((await removeLogin(issuer)) ? `Logged out of ${issuer}.` : `Not logged in to ${issuer}.`);
     }));
 

@@ -13,6 +13,15 @@ import { configDir } from '../auth/settings.ts';
 
 export const sshKeyPath = (env: NodeJS.ProcessEnv = process.env): string => join(configDir(env), 'ssh', 'id_ed25519');
 
+/** The public key line, when the pair was made. */
+export function existingSshPublicKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return readFileSync(`${sshKeyPath(env)}.pub`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The key pair's private key path, generating the pair on first use; and its public key line. */
 export function ensureSshKey(env: NodeJS.ProcessEnv = process.env): { privateKeyPath: string; publicKey: string } {
   const privateKeyPath = sshKeyPath(env);
