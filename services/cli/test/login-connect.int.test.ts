@@ -180,6 +180,22 @@ describe('portcullis login and connect', () => {
     }
   });
 
+  test('a job with client credentials connects without a login; a wrong secret is refused plainly', async () => {
+    const { clients } = JSON.parse(await readFile(join(stack.provider.dataDir, 'clients.json'), 'utf8')) as { clients: { clientId: string; clientSecret: string }[] };
+    const secret = clients.find((c) => c.clientId === 'llm-agent')!.clientSecret;
+    const job = { ...env, PORTCULLIS_CLI_CONFIG_DIR: await mkdtemp(join(stack.dir, 'job-')), PORTCULLIS_CLIENT_ID: 'llm-agent', PORTCULLIS_CLIENT_SECRET: secret };
+    const who = await runCli(['whoami', '--json'], { env: job });
+    assert.equal(who.code, 0, who.stderr);
+    assert.deepEqual((({ subject, kind, tokenFrom }) => ({ subject, kind, tokenFrom }))(JSON.parse(who.stdout) as Record<string, unknown>), { subject: 'llm-agent', kind: 'service', tokenFrom: 'client credentials' });
+    const select = await runCli(['connect', resource, '--', 'psql', '-X', '-A', '-t', '-c', 'SELECT email FROM customers'], { env: job });
+    assert.equal(select.code, 0, select.stderr);
+    assert.equal(select.stdout, 'j***@example.com\n');
+    const wrong = await runCli(['whoami'], { env: { ...job, PORTCULLIS_CLIENT_SECRET: 'not-the-secret' } });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /^portcullis: http:\/\/127\.0\.0\.1:\d+ refused client credentials for llm-agent: invalid_client.*\[PCL_ERR_UNAUTHENTICATED\]$/m);
+    assert.ok(!wrong.stderr.includes('not-the-secret'));
+  });
+
   test('an unknown resource and an unreachable gateway are said plainly', async () => {
     const unknown = await runCli(['connect', 'no-such-db', '--', 'psql', '-X', '-c', 'SELECT 1'], { env });
     assert.equal(unknown.code, 2);
