@@ -15,9 +15,10 @@ const targets: DemoTargets = {
   httpsCert: { cert: '/data/demo/https/cert.pem', key: '/data/demo/https/key.pem' },
 };
 
-test('given the demo targets, when the PostgreSQL proxy reads the demo config, then it serves the demo database', () => {
+test('given the demo targets, when the PostgreSQL proxy reads the demo config, then it serves the demo database with the certificate portcullis connect verifies', () => {
   const config = parseProxyConfig(postgresSectionOf(demoConfig(targets)));
   assert.deepEqual(config.resources.map((r) => r.name), [DEMO_RESOURCES.database]);
+  assert.deepEqual(config.tls, targets.httpsCert);
 });
 
 test('given the demo sshd, when the SSH proxy reads the demo config, then demo-host pins its host key and logs in with its key', () => {

@@ -110,19 +110,20 @@ test('npm start runs the demo: the printed psql, ssh, curl and kubectl lines sho
   }
   const commands = printedCommands(output.slice(output.indexOf('Portcullis is running')));
 
-  // ------------------------------------------------------------ PostgreSQL
-  const pgEnv = await exported(printed(commands, 'sets PGPASSWORD', (c) => c.startsWith('export PGPASSWORD=')));
-  const select = await shell(printed(commands, 'selects customers', (c) => c.startsWith('psql') && c.includes('SELECT name, email, card_number')), pgEnv);
+  // ------------------------------------------------------------ PostgreSQL through `portcullis connect` with the agent's token
+  const tokenEnv = await exported(printed(commands, 'sets PORTCULLIS_TOKEN for the agent', (c) => c.startsWith('export PORTCULLIS_TOKEN=')));
+  assert.ok(tokenEnv.PORTCULLIS_TOKEN && tokenEnv.PORTCULLIS_GATEWAY_CA, JSON.stringify(Object.keys(tokenEnv)));
+  const select = await shell(printed(commands, 'selects customers', (c) => c.startsWith('npx portcullis connect') && c.includes('SELECT name, email, card_number')), tokenEnv);
   assert.equal(select.code, 0, select.stderr);
   assert.match(select.stdout, /Jane Roe\s+\| j\*\*\*@example\.com/);
   assert.ok(!select.stdout.includes('jane.roe@example.com') && !select.stdout.includes('4111'), select.stdout);
-  const drop = await shell(printed(commands, 'drops the table', (c) => c.startsWith('psql') && c.includes('DROP TABLE customers')), pgEnv);
+  const drop = await shell(printed(commands, 'drops the table', (c) => c.startsWith('npx portcullis connect') && c.includes('DROP TABLE customers')), tokenEnv);
   assert.equal(drop.code, 1);
   assert.match(drop.stderr, /ERROR: {2}Portcullis blocked this statement: rule automation-no-destructive/);
 
-  // ------------------------------------------------------------ the agent's token for ssh, curl and kubectl
-  const agentEnv = await exported(printed(commands, 'sets PORTCULLIS_TOKEN for the agent', (c) => c.startsWith('export PORTCULLIS_TOKEN=')));
-  assert.ok(agentEnv.PORTCULLIS_TOKEN && agentEnv.SSH_ASKPASS && agentEnv.SSH_ASKPASS_REQUIRE, JSON.stringify(Object.keys(agentEnv)));
+  // ------------------------------------------------------------ the same token for ssh (through SSH_ASKPASS), curl and kubectl
+  const agentEnv = { ...tokenEnv, ...(await exported(printed(commands, 'sets SSH_ASKPASS', (c) => c.startsWith('export SSH_ASKPASS=')))) };
+  assert.ok(agentEnv.SSH_ASKPASS && agentEnv.SSH_ASKPASS_REQUIRE, JSON.stringify(Object.keys(agentEnv)));
 
   // ------------------------------------------------------------ SSH: uptime runs, rm -rf never reaches the host
   const uptime = await shell(printed(commands, 'runs uptime over ssh', (c) => c.startsWith('ssh ') && c.includes(' uptime')), agentEnv);

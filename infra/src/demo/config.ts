@@ -18,7 +18,7 @@ export interface DemoTargets {
   sshd: { user: string; keyFile: string; hostKeyFingerprint: string };
   apiTokenFile: string;
   clusterTokenFile: string;
-  /** The certificate the HTTP proxy serves (kubectl sends bearer tokens only over TLS). */
+  /** The certificate the HTTP and PostgreSQL proxies serve (kubectl and `portcullis connect` verify it). */
   httpsCert: { cert: string; key: string };
 }
 
@@ -70,7 +70,8 @@ export function demoConfig(targets: DemoTargets): Record<string, unknown> {
         cwd: repoRoot,
       },
     ],
-    postgres: { listen: { host: HOST, port: PROXY_PG_PORT }, verdictTimeoutMs: 5000 },
+    // The same certificate as HTTPS: `portcullis connect` verifies the gateway (PORTCULLIS_GATEWAY_CA names its cert.pem).
+    postgres: { listen: { host: HOST, port: PROXY_PG_PORT }, verdictTimeoutMs: 5000, tls: targets.httpsCert },
     ssh: { verdictTimeoutMs: 5000, interactive: true },
     http: { verdictTimeoutMs: 5000, tls: targets.httpsCert },
   };

@@ -64,6 +64,19 @@ export const DEV_LOGIN_DEFAULT_TTL_SECONDS = 900;
 export const CONSOLE_CLIENT = 'portcullis-console';
 export const CONSOLE_REDIRECT_URIS: readonly string[] = ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'];
 
+/**
+ * The `portcullis` command (services/cli) logs people in as a public native
+ * client: authorization code + PKCE with a loopback redirect on any port
+ * (RFC 8252 §7.3), or the device authorization grant (RFC 8628) on machines
+ * without a browser. It gets refresh tokens, so `portcullis connect`, `ssh`
+ * and `kube credential` keep working after the access token expires.
+ */
+export const CLI_CLIENT = 'portcullis-cli';
+export const CLI_REDIRECT_URIS: readonly string[] = ['http://127.0.0.1/callback', 'http://[::1]/callback'];
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** Clients of Portcullis itself: the login page grants them the person's claims without a consent screen. */
+export const FIRST_PARTY_CLIENTS: readonly string[] = [CONSOLE_CLIENT, CLI_CLIENT];
+
 export function findPerson(username: string): DevPerson | undefined {
   return DEV_PEOPLE.find((p) => p.username === username);
 }

@@ -12,13 +12,14 @@
  * from another site (or for another interaction) is refused by
  * interactionDetails. Consent is not asked: the console is first-party, so its
  * grant (the person's OIDC claims, an access token for Portcullis) is given
- * here; any other client asking for consent is refused.
+ * here, and so is the `portcullis` command's (browser or device login); any
+ * other client asking for consent is refused.
  */
 /// <reference path="./oidc-provider.d.ts" />
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { CONSOLE_CLIENT, DEV_PEOPLE, PORTCULLIS_RESOURCE, findPerson } from './directory.ts';
+import { DEV_PEOPLE, FIRST_PARTY_CLIENTS, PORTCULLIS_RESOURCE, findPerson } from './directory.ts';
 import type { PersonCredential } from './provider-state.ts';
 
 const FORM_LIMIT_BYTES = 4096;
@@ -37,7 +38,7 @@ export function loginPageHandler(provider: Provider, people: readonly PersonCred
     try {
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== uid) return send(res, 400, page('This login link does not belong to this browser session. Start again from the console.'));
-      if (details.prompt.name === 'consent') return await consentForConsole(provider, req, res, details);
+      if (details.prompt.name === 'consent') return await consentForFirstParty(provider, req, res, details);
       if (details.prompt.name !== 'login') return send(res, 400, page('Nothing to log in here. Start again from the console.'));
       if (!login) return send(res, 200, loginForm(uid!));
       if (req.method !== 'POST') return send(res, 405, page('Use the form.'));
@@ -61,10 +62,12 @@ export function loginPageHandler(provider: Provider, people: readonly PersonCred
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-async function consentForConsole(provider: Provider, req: IncomingMessage, res: ServerResponse, details: Details): Promise<boolean> {
+async function consentForFirstParty(provider: Provider, req: IncomingMessage, res: ServerResponse, details: Details): Promise<boolean> {
   const clientId = details.params['client_id'];
   const accountId = details.session?.accountId;
-  if (clientId !== CONSOLE_CLIENT || !accountId) return send(res, 403, page('Only the Portcullis console may use this login.'));
+  if (typeof clientId !== 'string' || !FIRST_PARTY_CLIENTS.includes(clientId) || !accountId) {
+    return send(res, 403, page('Only the Portcullis console and the portcullis command may use this login.'));
+  }
   const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ clientId, accountId });
   grant.addOIDCScope('openid profile email groups');
   grant.addResourceScope(PORTCULLIS_RESOURCE, '');

@@ -29,6 +29,10 @@ export interface StartOidcProviderOptions {
   devLogin?: boolean;
   /** How long to wait for discovery to answer; default 30 s. */
   startTimeoutMs?: number;
+  /** Lifetime of access tokens from browser/device logins and refreshes (server.ts --access-token-ttl). */
+  accessTokenTtlSeconds?: number;
+  /** Lifetime of the CLI's refresh tokens (server.ts --refresh-token-ttl). */
+  refreshTokenTtlSeconds?: number;
 }
 
 export interface OidcProviderHandle {
@@ -65,10 +69,14 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
   const devLogin = options.devLogin ?? true;
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return withStartLock(dataDir, timeoutMs, () => startLocked(port, dataDir, devLogin, timeoutMs));
+  const lifetimes = [
+    ...(options.accessTokenTtlSeconds ? ['--access-token-ttl', String(options.accessTokenTtlSeconds)] : []),
+    ...(options.refreshTokenTtlSeconds ? ['--refresh-token-ttl', String(options.refreshTokenTtlSeconds)] : []),
+  ];
+  return withStartLock(dataDir, timeoutMs, () => startLocked(port, dataDir, devLogin, timeoutMs, lifetimes));
 }
 
-async function startLocked(port: number, dataDir: string, devLogin: boolean, timeoutMs: number): Promise<OidcProviderHandle> {
+async function startLocked(port: number, dataDir: string, devLogin: boolean, timeoutMs: number, lifetimes: string[]): Promise<OidcProviderHandle> {
   const running = await readLiveRunInfo(dataDir);
   if (running) {
     if (running.port !== port || running.devLogin !== devLogin) {
@@ -88,6 +96,7 @@ async function startLocked(port: number, dataDir: string, devLogin: boolean, tim
   try {
     const args = ['--import', import.meta.resolve('tsx'), SERVER_SCRIPT, '--port', String(port), '--data-dir', dataDir];
     if (!devLogin) args.push('--no-dev-login');
+    args.push(...lifetimes);
     child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
   } finally {
     await log.close();

@@ -5,12 +5,17 @@
  *    with audience "portcullis",
  *  - Portcullis claims in every access token: groups and portcullis_kind,
  *  - optionally the dev-login grant for test people (dev-login-grant.ts) and
- *    the web console's browser login (authorization code + PKCE, login-page.ts).
+ *    the web console's browser login (authorization code + PKCE, login-page.ts),
+ *  - the `portcullis` command's public client: authorization code + PKCE on a
+ *    loopback redirect or the device authorization grant, with refresh tokens.
  */
 /// <reference path="./oidc-provider.d.ts" />
 import Provider, { type OidcToken } from 'oidc-provider';
 import {
+  CLI_CLIENT,
+  CLI_REDIRECT_URIS,
   CONSOLE_CLIENT,
+  DEVICE_CODE_GRANT,
   CONSOLE_REDIRECT_URIS,
   DEV_LOGIN_CLIENT,
   DEV_LOGIN_GRANT,
@@ -29,11 +34,18 @@ export interface OidcProviderOptions {
   state: ProviderState;
   /** Enables the dev-login grant for test people. Never on outside development. */
   devLogin: boolean;
+  /** Lifetime of access tokens from browser and device logins and refreshes; default 3600 s. Tests shorten it. */
+  accessTokenTtlSeconds?: number;
+  /** Lifetime of the CLI's refresh tokens; default 14 days. Tests shorten it to see `portcullis login` asked again. */
+  refreshTokenTtlSeconds?: number;
 }
+
+const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 14 * 24 * 3600;
 
 const DEFAULT_SERVICE_TOKEN_TTL_SECONDS = 600;
 
-export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOptions): Provider {
+export function createOidcProvider({ issuer, state, devLogin, accessTokenTtlSeconds, refreshTokenTtlSeconds }: OidcProviderOptions): Provider {
   const secretOf = (clientId: string): string => {
     const secret = state.clients.find((c) => c.clientId === clientId)?.clientSecret;
     if (!secret) throw new Error(`OIDC provider state has no secret for client ${clientId}`);
@@ -64,6 +76,15 @@ export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOpti
       grant_types: ['authorization_code'],
       response_types: ['code'],
       redirect_uris: [...CONSOLE_REDIRECT_URIS],
+      token_endpoint_auth_method: 'none',
+    });
+    // Also public: a secret shipped with a command-line tool is no secret. PKCE binds the code to the login.
+    clients.push({
+      client_id: CLI_CLIENT,
+      application_type: 'native',
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+      response_types: ['code'],
+      redirect_uris: [...CLI_REDIRECT_URIS],
       token_endpoint_auth_method: 'none',
     });
   }
@@ -108,6 +129,8 @@ export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOpti
       clientCredentials: { enabled: true },
       // oidc-provider's development pages accept any name; login-page.ts asks a password instead.
       devInteractions: { enabled: false },
+      // RFC 8628 for headless machines: the person enters the code at /device in any browser.
+      deviceFlow: { enabled: devLogin },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => PORTCULLIS_RESOURCE,
@@ -115,7 +138,24 @@ export function createOidcProvider({ issuer, state, devLogin }: OidcProviderOpti
         getResourceServerInfo: async (_ctx: unknown, resource: string) => resourceServerInfo(resource),
       },
     },
+    // The CLI keeps its login across restarts of the person's session at the provider: refresh
+    // tokens for it do not need offline_access and do not end with the browser session.
+    async issueRefreshToken(_ctx: unknown, client: { clientId: string; grantTypeAllowed(grant: string): boolean }) {
+      return client.clientId === CLI_CLIENT && client.grantTypeAllowed('refresh_token');
+    },
+    async expiresWithSession(ctx: { oidc: { client?: { clientId: string } } }) {
+      return ctx.oidc.client?.clientId !== CLI_CLIENT;
+    },
     ttl: {
+      AccessToken() {
+        return accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+      },
+      RefreshToken() {
+        return refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS;
+      },
+      DeviceCode() {
+        return 600;
+      },
       ClientCredentials(_ctx: unknown, token: OidcToken) {
         return findServiceAccount(token.clientId ?? '')?.accessTokenTtlSeconds ?? DEFAULT_SERVICE_TOKEN_TTL_SECONDS;
       },

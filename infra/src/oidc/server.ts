@@ -2,9 +2,11 @@
  * Runs the local OpenID provider as its own process, on loopback only.
  *
  *   node --import tsx infra/src/oidc/server.ts [--port 9400] [--data-dir DIR] [--no-dev-login]
+ *        [--access-token-ttl SECONDS] [--refresh-token-ttl SECONDS]
  *
  * Environment equivalents: PORTCULLIS_OIDC_PORT, PORTCULLIS_OIDC_DATA_DIR,
- * PORTCULLIS_OIDC_DEV_LOGIN=0. Normally started by process.ts (npm run infra:up).
+ * PORTCULLIS_OIDC_DEV_LOGIN=0. The lifetimes apply to browser and device
+ * logins and refreshes (tests shorten them to see tokens expire). Normally started by process.ts (npm run infra:up).
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,8 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'data-dir': { type: 'string' },
     'no-dev-login': { type: 'boolean', default: false },
+    'access-token-ttl': { type: 'string' },
+    'refresh-token-ttl': { type: 'string' },
   },
 });
 
@@ -29,9 +33,20 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const dataDir = values['data-dir'] ?? process.env['PORTCULLIS_OIDC_DATA_DIR'] ?? DEFAULT_OIDC_DATA_DIR;
 const devLogin = !values['no-dev-login'] && process.env['PORTCULLIS_OIDC_DEV_LOGIN'] !== '0';
 
+const seconds = (name: 'access-token-ttl' | 'refresh-token-ttl'): number | undefined => {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`oidc-provider: --${name} must be a whole number of seconds, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+};
+
 const issuer = issuerFor(port);
 const state = await loadOrCreateProviderState(dataDir);
-const provider = createOidcProvider({ issuer, state, devLogin });
+const provider = createOidcProvider({ issuer, state, devLogin, accessTokenTtlSeconds: seconds('access-token-ttl'), refreshTokenTtlSeconds: seconds('refresh-token-ttl') });
 
 // Errors are logged by name and message only: request bodies carry secrets.
 provider.on('server_error', (_ctx, err) => {

@@ -3,10 +3,11 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, loadResourceCatalogue, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { whatIfRoutes } from './api/whatif.ts';
+import { resourcesRoutes } from './api/resources.ts';
 import { queryConfigFromEnv } from './config.ts';
 import { startAuditProjection } from './projection.ts';
 
@@ -18,11 +19,12 @@ const metrics = projectionMetrics();
 const projection = await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics });
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
+const catalogue = process.env.PORTCULLIS_CONFIG ? loadResourceCatalogue(process.env.PORTCULLIS_CONFIG) : [];
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
   status: () => [projection.status()],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [whatIfRoutes({ bus })],
+  routes: [whatIfRoutes({ bus }), resourcesRoutes({ catalogue: () => catalogue, policyState: () => policy })],
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');

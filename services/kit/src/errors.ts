@@ -29,6 +29,10 @@ export const errorCatalogue = {
   PCL_ERR_NO_VERDICT: { status: 503, retriable: true, summary: 'no verdict could be obtained and recorded' },
   PCL_ERR_CANCELLED: { status: 499, retriable: false, summary: 'the caller went away or cancelled' },
   PCL_ERR_POLICY_STALE: { status: 503, retriable: true, summary: 'the policy in force could not be kept current' },
+  // The `portcullis` command's login (services/cli/src/auth).
+  PCL_ERR_NOT_LOGGED_IN: { status: 401, retriable: false, summary: 'no login for this issuer: run portcullis login' },
+  PCL_ERR_LOGIN_EXPIRED: { status: 401, retriable: false, summary: 'the login expired or was revoked: run portcullis login' },
+  PCL_ERR_GATEWAY_UNREACHABLE: { status: 503, retriable: true, summary: 'the gateway could not be reached' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -10,3 +10,4 @@ export * from './postgres/index.ts';
 export * from './projection/index.ts';
 export * from './error-body.ts';
 export * from './gateway/index.ts';
+export { resourceCatalogue, loadResourceCatalogue } from './resource-catalogue.ts';

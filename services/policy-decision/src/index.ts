@@ -27,3 +27,4 @@ export { formatWhatIfReport } from './whatif/format.ts';
 export { mcpToolListed } from './mcp-tools.ts';
 export { matchesMcp } from './match.ts';
 export { analyzeMcpToolCall, spellingsOf } from './analysis/mcp.ts';
+export { reachableResources, type ReachableResource } from './reachable.ts';

@@ -19,7 +19,7 @@ export interface PostgresGateway {
   close(): Promise<void>;
 }
 
-export async function startPostgresGateway({ config, bus, logger, issuer, audience = 'portcullis', port, host }: {
+export async function startPostgresGateway({ config, bus, logger, issuer, audience = 'portcullis', port, host, clockToleranceSeconds }: {
   config: ProxyConfig;
   bus: Bus;
   logger: Logger;
@@ -27,6 +27,8 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
   audience?: string;
   port?: number;
   host?: string;
+  /** Leeway on the token's exp/nbf (default 30 s); tests that watch tokens expire set 0. */
+  clockToleranceSeconds?: number;
 }): Promise<PostgresGateway> {
   const { gate, sink, decidedBy } = await connectCommandGate({
     bus,
@@ -36,7 +38,7 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
     verdictTimeoutMs: config.verdictTimeoutMs,
     policyStalenessMs: config.policyStalenessMs,
   });
-  const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }] });
+  const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }], clockToleranceSeconds });
   const proxy = createPostgresProxy({ config, gate, sink, verifier, logger });
   const listening = await proxy.listen(port ?? config.listen.port, host ?? config.listen.host);
   logger.info({ port: listening.port, resources: config.resources.map((r) => r.name), decidedBy }, 'PostgreSQL proxy listening');

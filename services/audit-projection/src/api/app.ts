@@ -46,6 +46,8 @@ declare module 'fastify' {
 }
 
 const PUBLIC = new Set(['/metrics', '/docs/json', '/health', '/status']);
+/** Routes any caller with a valid token may use (about themselves); everything else needs the auditor group. */
+const EVERY_CALLER = new Set(['/resources']);
 export const AS_OF_HEADER = 'portcullis-as-of';
 
 /** The oldest `asOf` of the views: every event written before it is in all of them. */
@@ -90,7 +92,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new PortcullisError('PCL_ERR_UNAUTHENTICATED', 'the Authorization header must be "Bearer <access token>"');
     const caller = await deps.verifier.verify(m[1]!);
-    if (!caller.groups.includes(auditorGroup)) {
+    if (!EVERY_CALLER.has(path) && !caller.groups.includes(auditorGroup)) {
       throw new PortcullisError('PCL_ERR_FORBIDDEN', `reading the audit needs membership of the group "${auditorGroup}"; ${caller.subject} is in ${caller.groups.length ? caller.groups.map((g) => `"${g}"`).join(', ') : 'no groups'}`);
     }
     req.caller = caller;

@@ -20,3 +20,20 @@ export function encodeStartupMessage(parameters: ReadonlyArray<readonly [string,
   head.writeInt32BE(PROTOCOL_3_0, 4);
   return Buffer.concat([head, body]);
 }
+
+/** SSLRequest: Int32 8, Int32 80877103 — what a client sends before asking for TLS. */
+export function encodeSslRequest(): Buffer {
+  const packet = Buffer.alloc(8);
+  packet.writeInt32BE(8, 0);
+  packet.writeInt32BE(80877103, 4);
+  return packet;
+}
+
+/** PasswordMessage: Byte1('p') Int32 length String(password). */
+export function encodePasswordMessage(password: string): Buffer {
+  const body = Buffer.from(`${password}\0`, 'utf8');
+  const head = Buffer.alloc(5);
+  head.write('p', 0, 'latin1');
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
