@@ -10,14 +10,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PortcullisError } from '@portcullis/kit';
 import { reachableResources, type PolicyState } from '@portcullis/policy-decision';
-import type { ResourceRef } from '@portcullis/schemas';
+import { ResourceRef } from '@portcullis/schemas';
 import { ErrorBody } from './schemas.ts';
 
 export const ResourcesAnswer = z.object({
   policyVersion: z.number().int(),
   items: z.array(z.object({
     name: z.string(),
-    kind: z.enum(['postgres', 'ssh', 'http', 'kubernetes']),
+    kind: ResourceRef.shape.kind,
     tags: z.array(z.string()),
     rules: z.array(z.object({ id: z.string(), effect: z.enum(['allow', 'hold']), reason: z.string() })),
   })),
