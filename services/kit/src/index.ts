@@ -10,3 +10,4 @@ export * from './postgres/index.ts';
 export * from './projection/index.ts';
 export * from './error-body.ts';
 export * from './gateway/index.ts';
+export * from './operability/index.ts';

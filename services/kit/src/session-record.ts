@@ -14,6 +14,7 @@ import {
   type SessionTopicEvent,
 } from '@portcullis/schemas';
 import type { Logger } from './logger.ts';
+import { gatewayMetrics, secondsSince } from './operability/metrics.ts';
 
 /** Where a proxy's session record goes (portcullis.session-events in production). */
 export interface SessionEventSink {
@@ -39,6 +40,8 @@ export class SessionRecord {
   private readonly chain = new SessionChain();
   private publishing: Promise<void> = Promise.resolve();
   readonly openedAt = Date.now();
+  /** Counted in portcullis_sessions_active since its SessionOpened was recorded. */
+  private active = false;
 
   constructor(
     readonly sessionId: string,
@@ -86,7 +89,12 @@ export class SessionRecord {
       ...(details.reason ? { reason: details.reason } : {}),
       ...(details.tokenExpiresAt ? { tokenExpiresAt: details.tokenExpiresAt } : {}),
     };
-    return this.emit(event);
+    return this.emit(event).then(() => {
+      const labels = { protocol: this.protocol, resource: this.resource.name };
+      gatewayMetrics().sessionsOpened.inc(labels);
+      gatewayMetrics().sessionsActive.inc(labels);
+      this.active = true;
+    });
   }
 
   commandCompleted(details: Pick<CommandCompleted, 'commandId' | 'status' | 'durationMs'> & Partial<Pick<CommandCompleted, 'rows' | 'tag' | 'error'>>): void {
@@ -127,6 +135,10 @@ export class SessionRecord {
       durationMs: Date.now() - this.openedAt,
       ...(reason ? { reason } : {}),
     };
+    if (this.active) {
+      this.active = false;
+      gatewayMetrics().sessionsActive.dec({ protocol: this.protocol, resource: this.resource.name });
+    }
     await this.emit(event).catch(() => undefined);
   }
 
@@ -137,7 +149,11 @@ export class SessionRecord {
 
   private emit(body: Record<string, unknown>): Promise<void> {
     const event = this.chain.next(body) as unknown as SessionTopicEvent;
-    const published = this.publishing.then(() => this.sink.publish(event));
+    const published = this.publishing.then(async () => {
+      const startedAt = performance.now();
+      await this.sink.publish(event);
+      gatewayMetrics().recordSeconds.observe({ event: event.type }, secondsSince(startedAt));
+    });
     this.publishing = published.catch((err: Error) => {
       // The chain now has a gap at this seq; the audit projection reports it as such.
       this.logger.error({ sessionId: this.sessionId, eventType: event.type, seq: event.seq, err: err.message }, 'session event not recorded');
