@@ -127,7 +127,7 @@ test('psql through the built PostgreSQL proxy shows up in its metrics: session, 
   const listening = /"port":(\d+)[^\n]*PostgreSQL proxy listening/.exec(proxy.output());
   assert.ok(listening, proxy.output().slice(-2000));
   const token = await issueServiceToken(ISSUER, 'ci-deploy');
-  const psql = spawn('psql', [`host=127.0.0.1 port=${listening[1]} dbname=demo user=ci-deploy sslmode=disable`, '-Atc', 'SELECT name, email FROM customers'], {
+  const psql = spawn('psql', [`host=127.0.0.1 port=${listening[1]} dbname=${gateway.database} user=ci-deploy sslmode=disable`, '-Atc', 'SELECT name, email FROM customers'], {
     env: { PATH: process.env.PATH ?? '/usr/bin', PGPASSWORD: token, PGCONNECT_TIMEOUT: '30' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
