@@ -18,12 +18,14 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envField = { env: z.string().regex(ENV_NAME, 'an environment variable name') };
 const fileField = { file: z.string().min(1) };
 
+const CREDENTIAL_ERROR = 'a credential reference: { env: VARIABLE } or { file: path } (never the secret itself)';
+
 /** `{ env: NAME }` or `{ file: path }`. */
-export const CredentialRef = z.union([z.object(envField).strict(), z.object(fileField).strict()]);
+export const CredentialRef = z.union([z.object(envField).strict(), z.object(fileField).strict()], { error: CREDENTIAL_ERROR });
 
 /** kit's credential reference with an engine's extra fields (SSH: `kind`). */
 export function credentialRef<E extends z.ZodRawShape>(extra: E) {
-  return z.union([z.object({ ...envField, ...extra }).strict(), z.object({ ...fileField, ...extra }).strict()]);
+  return z.union([z.object({ ...envField, ...extra }).strict(), z.object({ ...fileField, ...extra }).strict()], { error: CREDENTIAL_ERROR });
 }
 export type CredentialRef = z.infer<typeof CredentialRef>;
 

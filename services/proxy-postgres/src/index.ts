@@ -2,4 +2,4 @@ export { createPostgresProxy, type PostgresProxy, type PostgresProxyDeps } from 
 export { loadProxyConfig, parseProxyConfig, ProxyConfig, PostgresResource, type ProxyConfigInput } from './config.ts';
 export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';
 export { startPostgresGateway, type PostgresGateway } from './gateway.ts';
-export { postgresSectionOf } from './config.ts';
+export { postgresSectionOf, postgresEngine } from './config.ts';
