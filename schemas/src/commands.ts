@@ -75,6 +75,11 @@ export const CommandRequested = z.object({
    * (the PDP verifies it); absent or `remote` — the PDP decides it.
    */
   decision: z.enum(['remote', 'edge']).optional(),
+  /**
+   * The OpenTelemetry trace of this command (32 lowercase hex digits) when the gateway exports
+   * traces (OTEL_EXPORTER_OTLP_ENDPOINT): an audit row links to its trace. Absent otherwise.
+   */
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type CommandRequested = z.infer<typeof CommandRequested>;
 

@@ -8,13 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { busConfigFromEnv, createBus, eventually, silentLogger } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, eventually, followTopic, silentLogger } from '@portcullis/kit';
 import { publishPolicy } from '@portcullis/policy-decision';
 import {
   GATEWAY_SERVICES, adminPortOf, builtEntry, isolatedGateway, issueServiceToken, postgresConnection, repoRoot, spawnService, waitReady, type IsolatedGateway,
@@ -40,6 +42,33 @@ let admin: pg.Client;
 let gateway: IsolatedGateway;
 const running: Running[] = [];
 
+/** An in-process OTLP/HTTP receiver: the spans the PostgreSQL proxy exports. */
+interface ReceivedSpan { traceId: string; spanId: string; parentSpanId: string; name: string; attributes: Record<string, unknown> }
+const spans: ReceivedSpan[] = [];
+let receiver: Server;
+const hex = (id: string): string => (/^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'));
+function startReceiver(): Promise<number> {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.url === '/v1/traces' && req.headers['content-type']?.startsWith('application/json')) {
+        const payload = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[] };
+        for (const rs of payload.resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) {
+          spans.push({
+            traceId: hex(sp.traceId), spanId: hex(sp.spanId), parentSpanId: sp.parentSpanId ? hex(sp.parentSpanId) : '', name: sp.name,
+            attributes: Object.fromEntries((sp.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]])),
+          });
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  return new Promise((resolve) => receiver.listen(0, '127.0.0.1', () => resolve((receiver.address() as AddressInfo).port)));
+}
+let receiverPort = 0;
+
 before(async () => {
   const build = spawnSync(process.execPath, [join(repoRoot, 'infra/build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(build.status, 0, `npm run build's service bundles failed:\n${build.stderr}`);
@@ -55,6 +84,7 @@ before(async () => {
   await admin.query(`ALTER TABLE ${role}.customers OWNER TO ${role}`);
   writeFileSync(passwordFile, password, { mode: 0o600 });
   gateway = isolatedGateway(dir, { pgUser: role, pgDatabase: 'demo', pgPasswordFile: passwordFile });
+  receiverPort = await startReceiver();
 
   // The example policy, in the services' topic namespace.
   const bus = createBus({ config: busConfigFromEnv('test-built'), logger: silentLogger(), namespace: gateway.namespace, partitions: 1 });
@@ -79,6 +109,7 @@ after(async () => {
   await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
   await admin?.end();
   rmSync(dir, { recursive: true, force: true });
+  receiver?.close();
 });
 
 const get = async (url: string): Promise<{ status: number; type: string; body: string }> => {
@@ -89,7 +120,9 @@ const serviceNamed = (name: string): Running => running.find((r) => r.name === n
 
 test('every service runs from its build output with plain node and becomes ready on its admin port', async () => {
   for (const service of GATEWAY_SERVICES) {
-    const child = spawnService(service, 'node', { env: gateway.envOf(service.name), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The PostgreSQL proxy exports its traces to the in-process receiver; the others run with tracing off.
+    const tracing = service.name === 'proxy-postgres' ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`, OTEL_BSP_SCHEDULE_DELAY: '100' } : {};
+    const child = spawnService(service, 'node', { env: { ...gateway.envOf(service.name), ...tracing }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -157,6 +190,33 @@ test('psql through the built PostgreSQL proxy shows up in its metrics: session, 
   assert.ok((sample(body, 'portcullis_record_seconds_count', { event: 'SessionOpened' }) ?? 0) >= 1);
   assert.ok((sample(body, 'portcullis_kafka_publish_seconds_count', { topic: 'portcullis.session-events' }) ?? 0) >= 1);
   assert.ok(!body.includes('jane.roe') && !body.includes(token.slice(0, 20)), 'metrics carry no values and no token');
+});
+
+test('the command\'s trace is exported over OTLP (session → command → decide, execute, record) and its CommandRequested carries the trace id', async () => {
+  const bus = createBus({ config: busConfigFromEnv('test-built-trace'), logger: silentLogger(), namespace: gateway.namespace, partitions: 1 });
+  try {
+    const requested: { commandId: string; traceId?: string; sql?: string }[] = [];
+    const follower = await followTopic(bus, 'commands', (e) => void requested.push({ commandId: e.commandId, ...(e.traceId ? { traceId: e.traceId } : {}), ...(e.command.kind === 'sql' ? { sql: e.command.text } : {}) }), { name: 'built-trace' });
+    await follower.caughtUp;
+    await follower.stop();
+    const select = requested.find((c) => c.sql?.includes('FROM customers'));
+    assert.ok(select, JSON.stringify(requested));
+    assert.match(select.traceId ?? '', /^[0-9a-f]{32}$/, 'CommandRequested.traceId');
+    const trace = await eventually('the command\'s spans at the receiver', () => {
+      const ofTrace = spans.filter((s) => s.traceId === select.traceId);
+      const names = new Set(ofTrace.map((s) => s.name));
+      return ['session', 'command', 'decide', 'execute', 'record'].every((n) => names.has(n)) ? ofTrace : undefined;
+    }, 20_000);
+    const command = trace.find((s) => s.name === 'command' && s.attributes['portcullis.command_id'] === select.commandId)!;
+    assert.ok(command, 'the command span names its commandId');
+    assert.equal(command.attributes['portcullis.effect'], 'mask');
+    assert.equal(command.parentSpanId, trace.find((s) => s.name === 'session')!.spanId, 'the command span is under the session span');
+    for (const child of ['decide', 'execute']) assert.equal(trace.find((s) => s.name === child)!.parentSpanId, command.spanId, `${child} is under the command`);
+    assert.ok(trace.some((s) => s.name === 'record' && s.parentSpanId === command.spanId && s.attributes['portcullis.event'] === 'CommandCompleted'));
+    assert.ok(!JSON.stringify(spans).includes('customers'), 'spans carry no command text');
+  } finally {
+    await bus.disconnect();
+  }
 });
 
 test('every metric the Grafana dashboard uses is in a scrape of the running services', async () => {

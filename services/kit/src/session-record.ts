@@ -15,6 +15,8 @@ import {
 } from '@portcullis/schemas';
 import type { Logger } from './logger.ts';
 import { gatewayMetrics, secondsSince } from './operability/metrics.ts';
+import { commandSpan, endCommandSpan, endSessionCommandSpans, endSpan, startCommandSpan, startSpan } from './operability/tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Where a proxy's session record goes (portcullis.session-events in production). */
 export interface SessionEventSink {
@@ -42,6 +44,8 @@ export class SessionRecord {
   readonly openedAt = Date.now();
   /** Counted in portcullis_sessions_active since its SessionOpened was recorded. */
   private active = false;
+  /** The session's trace span (a no-op span when tracing is off). */
+  private span: Span | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -50,7 +54,9 @@ export class SessionRecord {
     readonly protocol: Protocol,
     private readonly sink: SessionEventSink,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.span = startSpan('session', undefined, { 'portcullis.session_id': sessionId, 'portcullis.protocol': protocol, 'portcullis.resource': resource.name });
+  }
 
   /** Seconds since the session opened (the asciicast clock). */
   elapsed(): number {
@@ -59,6 +65,7 @@ export class SessionRecord {
 
   /** The CommandRequested for the next command, chained; the caller publishes it through the gate. */
   commandRequested(command: Command, reason?: string, commandId: string = newId()): CommandRequested {
+    const traceId = startCommandSpan(this.span, { sessionId: this.sessionId, commandId, protocol: this.protocol, resource: this.resource.name });
     return this.chain.next({
       type: 'CommandRequested' as const,
       eventId: newId(),
@@ -71,6 +78,7 @@ export class SessionRecord {
       command,
       ...(reason ? { reason } : {}),
       ...(this.sink.decision === 'edge' ? { decision: 'edge' as const } : {}),
+      ...(traceId ? { traceId } : {}),
     }) as CommandRequested;
   }
 
@@ -111,6 +119,7 @@ export class SessionRecord {
       ...(details.error !== undefined ? { error: details.error } : {}),
     };
     void this.emit(event).catch(() => undefined);
+    endCommandSpan(details.commandId, { ...(details.status === 'executed' ? {} : { failure: details.status }) });
   }
 
   /** Result rows (format rows), a terminal stream batch (format stream) or a response excerpt (format http), already masked. */
@@ -140,6 +149,8 @@ export class SessionRecord {
       gatewayMetrics().sessionsActive.dec({ protocol: this.protocol, resource: this.resource.name });
     }
     await this.emit(event).catch(() => undefined);
+    endSessionCommandSpans(this.sessionId);
+    endSpan(this.span);
   }
 
   /** Resolves when every event queued so far is published (or failed). */
@@ -149,9 +160,18 @@ export class SessionRecord {
 
   private emit(body: Record<string, unknown>): Promise<void> {
     const event = this.chain.next(body) as unknown as SessionTopicEvent;
+    const commandId = 'commandId' in event ? event.commandId : undefined;
+    const parent = (commandId ? commandSpan(commandId) : undefined) ?? this.span;
     const published = this.publishing.then(async () => {
       const startedAt = performance.now();
-      await this.sink.publish(event);
+      const span = startSpan('record', parent, { 'portcullis.event': event.type, 'portcullis.seq': event.seq });
+      try {
+        await this.sink.publish(event);
+        endSpan(span);
+      } catch (err) {
+        endSpan(span, (err as Error).message);
+        throw err;
+      }
       gatewayMetrics().recordSeconds.observe({ event: event.type }, secondsSince(startedAt));
     });
     this.publishing = published.catch((err: Error) => {

@@ -2,6 +2,7 @@ import type { CommandRequested, VerdictIssued } from '@portcullis/schemas';
 import { describeError, PortcullisError, type ErrorCode } from '../errors.ts';
 import type { CommandGate } from './ports.ts';
 import { gatewayMetrics, secondsSince } from '../operability/metrics.ts';
+import { commandRuns, commandSpan, endCommandSpan, endSpan, startSpan } from '../operability/tracing.ts';
 
 /** Why the gateway did not run a command; each proxy words it in its own protocol. */
 export class CommandRefusal extends PortcullisError {
@@ -46,7 +47,10 @@ export interface JudgeOptions {
 export async function judgeCommand(gate: CommandGate, command: CommandRequested, options: JudgeOptions): Promise<JudgeOutcome> {
   const outcome = await judge(gate, command, options);
   const { protocol, resource } = command;
-  gatewayMetrics().commands.inc({ protocol, resource: resource.name, effect: outcome.run ? outcome.verdict.effect : refusalEffect(outcome.refusal) });
+  const effect = outcome.run ? outcome.verdict.effect : refusalEffect(outcome.refusal);
+  gatewayMetrics().commands.inc({ protocol, resource: resource.name, effect });
+  if (outcome.run) commandRuns(command.commandId, effect);
+  else endCommandSpan(command.commandId, { effect, failure: outcome.refusal.code });
   return outcome;
 }
 
@@ -61,10 +65,15 @@ async function judge(gate: CommandGate, command: CommandRequested, options: Judg
   const metrics = gatewayMetrics();
   let verdict: VerdictIssued;
   const startedAt = performance.now();
+  // decide: the verdict, recorded in the log with the command before it is returned.
+  const decide = startSpan('decide', commandSpan(command.commandId));
   try {
     verdict = await untilAborted(withDeadline(gate.judge(command, { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) }), options.timeoutMs + 1000, `no verdict within ${options.timeoutMs} ms`), signal);
     metrics.decisionSeconds.observe({ protocol: command.protocol }, secondsSince(startedAt));
+    decide.setAttribute('portcullis.effect', verdict.effect);
+    endSpan(decide);
   } catch (err) {
+    endSpan(decide, describeError(err));
     if (signal?.aborted) return refused('PCL_ERR_CANCELLED', 'the caller cancelled or went away while the command was judged', { cause: err });
     return refused(codeOf(err, 'PCL_ERR_NO_VERDICT'), describeError(err), { cause: err });
   }
@@ -74,6 +83,7 @@ async function judge(gate: CommandGate, command: CommandRequested, options: Judg
     options.onHold?.(verdict);
     const pending = metrics.holdsPending.labels({ protocol: command.protocol });
     pending.inc();
+    const hold = startSpan('hold', commandSpan(command.commandId), { 'portcullis.approval_id': approvalId });
     try {
       verdict = await untilAborted(
         withDeadline(gate.awaitFinal(command.commandId, { timeoutMs: options.holdTimeoutMs, ...(signal ? { signal } : {}) }), options.holdTimeoutMs + 1000, `no decision within ${options.holdTimeoutMs} ms`),
@@ -87,6 +97,7 @@ async function judge(gate: CommandGate, command: CommandRequested, options: Judg
       return refused('PCL_ERR_HOLD_UNRESOLVED', describeError(err), { approvalId, cause: err });
     } finally {
       pending.dec();
+      endSpan(hold);
     }
     if (verdict.effect === 'block' || verdict.effect === 'hold') return refused('PCL_ERR_APPROVAL_DENIED', describeVerdict(verdict), { verdict, approvalId });
     return { run: true, verdict, approvalId };
