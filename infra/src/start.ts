@@ -13,7 +13,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busConfigFromEnv, createBus, followTopic, silentLogger } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, DEFAULT_ADMIN_PORTS, followTopic, silentLogger } from '@portcullis/kit';
 import { publishPolicy } from '@portcullis/policy-decision';
 import { components } from './stack.ts';
 import { dataDir, repoRoot } from './paths.ts';
@@ -50,6 +50,10 @@ const ports: [string, number][] = [
 ];
 for (const [variable, port] of ports) {
   if (await portOpen(port)) fail('gateway', `${HOST}:${port} is already in use; set ${variable} to move it.`);
+}
+// Each service's admin listener (/healthz, /readyz, /metrics) on its default port (kit's DEFAULT_ADMIN_PORTS).
+for (const [service, port] of Object.entries(DEFAULT_ADMIN_PORTS)) {
+  if (service !== 'audit-projection' && (await portOpen(port))) fail('gateway', `${HOST}:${port} (the ${service} admin port) is already in use.`);
 }
 
 for (const c of components) {
