@@ -4,3 +4,5 @@ export { postgresConnection, postgresUrl, type PostgresConnection } from './post
 export { repoRoot, dataDir, cacheDir } from './paths.ts';
 export { startPrivateKafka, type PrivateKafka } from './kafka.ts';
 export * from './oidc/index.ts';
+export { GATEWAY_SERVICES, gatewayService, builtEntry, sourceEntry, serviceArgs, spawnService, adminPortOf, waitReady, type GatewayService, type Runtime } from './gateway-services.ts';
+export { isolatedGateway, type IsolatedGateway } from './isolated-gateway.ts';

@@ -5,14 +5,15 @@
  *  2. demo targets: a database with customer data, an OpenSSH server, a shop
  *     HTTP API and a Kubernetes API double, and portcullis.yaml pointing at them
  *  3. the example policy published (when it changed)
- *  4. the gateway's services as child processes, logs in infra/.data/logs
+ *  4. the gateway's services as child processes running their build output (npm start builds it
+ *     first) with plain node, logs in infra/.data/logs
  *  5. how to try it with psql, ssh, curl and kubectl
  * Ctrl-C stops the gateway and the demo targets; `npm run infra:down` stops the stack.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { busConfigFromEnv, createBus, followTopic, silentLogger } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, DEFAULT_ADMIN_PORTS, followTopic, silentLogger } from '@portcullis/kit';
 import { publishPolicy } from '@portcullis/policy-decision';
 import { components } from './stack.ts';
 import { dataDir, repoRoot } from './paths.ts';
@@ -27,6 +28,7 @@ import { tryItText } from './demo/try-it.ts';
 import { startSshd } from './targets/sshd.ts';
 import { selfSignedCertificate } from './targets/tls.ts';
 import { START_PROCESS_NAME, forgetGatewayProcesses, recordGatewayProcess, runningGatewayProcesses } from './gateway-processes.ts';
+import { builtEntry, gatewayService } from './gateway-services.ts';
 import { logFile, portOpen, waitUntil } from './processes.ts';
 import { postgresUrl } from './postgres.ts';
 
@@ -48,6 +50,10 @@ const ports: [string, number][] = [
 ];
 for (const [variable, port] of ports) {
   if (await portOpen(port)) fail('gateway', `${HOST}:${port} is already in use; set ${variable} to move it.`);
+}
+// Each service's admin listener (/healthz, /readyz, /metrics) on its default port (kit's DEFAULT_ADMIN_PORTS).
+for (const [service, port] of Object.entries(DEFAULT_ADMIN_PORTS)) {
+  if (service !== 'audit-projection' && (await portOpen(port))) fail('gateway', `${HOST}:${port} (the ${service} admin port) is already in use.`);
 }
 
 for (const c of components) {
@@ -111,6 +117,7 @@ console.log(`${pad('console app')} ${consoleBuild.stdout.toString().trim().padEn
 
 interface Service {
   name: string;
+  /** A gateway service's built entry (plain node), or a demo script run through tsx. */
   main: string;
   /** True once it answers; services that say so over IPC (process.send) are ready then too. */
   ready: () => Promise<boolean>;
@@ -121,41 +128,41 @@ const sshProxyDataDir = join(dataDir, 'proxy-ssh');
 /** Generous: on a busy 2-core machine seven processes load their code at once. */
 const SERVICE_START_TIMEOUT_MS = 120_000;
 const services: Service[] = [
-  { name: 'policy-decision', main: 'services/policy-decision/src/main.ts', ready: async () => false, detail: 'consuming portcullis.commands' },
+  { name: 'policy-decision', main: builtEntry(gatewayService('policy-decision')), ready: async () => false, detail: 'consuming portcullis.commands' },
   {
     name: 'demo-http-targets',
     main: 'infra/src/demo/http-targets.ts',
     ready: async () => (await portOpen(DEMO_API_PORT)) && portOpen(DEMO_KUBERNETES_PORT),
     detail: `shop API http://${HOST}:${DEMO_API_PORT}/v1 (resource "${DEMO_RESOURCES.api}"), Kubernetes API double http://${HOST}:${DEMO_KUBERNETES_PORT} (resource "${DEMO_RESOURCES.cluster}")`,
   },
-  { name: 'proxy-postgres', main: 'services/proxy-postgres/src/main.ts', ready: () => portOpen(PROXY_PG_PORT), detail: `${HOST}:${PROXY_PG_PORT} (resource "${DEMO_RESOURCES.database}")` },
+  { name: 'proxy-postgres', main: builtEntry(gatewayService('proxy-postgres')), ready: () => portOpen(PROXY_PG_PORT), detail: `${HOST}:${PROXY_PG_PORT} (resource "${DEMO_RESOURCES.database}")` },
   {
     name: 'proxy-ssh',
-    main: 'services/proxy-ssh/src/main.ts',
+    main: builtEntry(gatewayService('proxy-ssh')),
     env: { PORTCULLIS_SSH_PORT: String(PROXY_SSH_PORT), PORTCULLIS_SSH_KEYS_PORT: String(PROXY_SSH_KEYS_PORT), PORTCULLIS_SSH_DATA_DIR: sshProxyDataDir },
     ready: () => portOpen(PROXY_SSH_PORT),
     detail: `${HOST}:${PROXY_SSH_PORT} (resource "${DEMO_RESOURCES.host}"), key registration http://${HOST}:${PROXY_SSH_KEYS_PORT}/keys`,
   },
   {
     name: 'proxy-http',
-    main: 'services/proxy-http/src/main.ts',
+    main: builtEntry(gatewayService('proxy-http')),
     env: { PORTCULLIS_HTTP_PORT: String(PROXY_HTTP_PORT) },
     ready: () => portOpen(PROXY_HTTP_PORT),
     detail: `https://${HOST}:${PROXY_HTTP_PORT}/r/<resource> (resources "${DEMO_RESOURCES.api}", "${DEMO_RESOURCES.cluster}")`,
   },
-  { name: 'approvals', main: 'services/approvals/src/main.ts', env: { PORTCULLIS_APPROVALS_PORT: String(APPROVALS_PORT) }, ready: () => portOpen(APPROVALS_PORT), detail: `http://${HOST}:${APPROVALS_PORT} (approvals API)` },
+  { name: 'approvals', main: builtEntry(gatewayService('approvals')), env: { PORTCULLIS_APPROVALS_PORT: String(APPROVALS_PORT) }, ready: () => portOpen(APPROVALS_PORT), detail: `http://${HOST}:${APPROVALS_PORT} (approvals API)` },
   {
     name: 'projections',
-    main: 'services/replay-projection/src/main.ts',
+    main: builtEntry(gatewayService('replay-projection')),
     // The projections' database: the local cluster's (the projections themselves know no default).
     env: { PORTCULLIS_QUERY_API_ALL: '1', PORTCULLIS_API_PORT: String(QUERY_API_PORT), PORTCULLIS_PG_URL: process.env.PORTCULLIS_PG_URL || postgresUrl('portcullis') },
     ready: () => portOpen(QUERY_API_PORT),
     detail: `audit + replay projections, query API http://${HOST}:${QUERY_API_PORT} (/docs/json)`,
   },
-  { name: 'console', main: 'services/console/src/server/main.ts', ready: () => portOpen(8093), detail: 'http://127.0.0.1:8093 (web console)' },
+  { name: 'console', main: builtEntry(gatewayService('console')), ready: () => portOpen(8093), detail: 'http://127.0.0.1:8093 (web console)' },
   {
     name: 'mcp',
-    main: 'services/mcp/src/main.ts',
+    main: builtEntry(gatewayService('mcp')),
     env: { PORTCULLIS_MCP_PORT: String(MCP_PORT) },
     ready: () => portOpen(MCP_PORT),
     detail: `http://${HOST}:${MCP_PORT}/mcp (MCP server), http://${HOST}:${MCP_PORT}/mcp/r/${DEMO_RESOURCES.files} (MCP gateway)`,
@@ -166,7 +173,8 @@ const services: Service[] = [
 const env = { ...process.env, PORTCULLIS_CONFIG: configFile };
 const started = services.map((s) => {
   const out = openSync(logFile(s.name), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, s.main)], { env: { ...env, ...s.env }, stdio: ['ignore', out, out, 'ipc'], cwd: repoRoot });
+  const args = s.main.endsWith('.ts') ? ['--import', 'tsx', join(repoRoot, s.main)] : [s.main];
+  const child = spawn(process.execPath, args, { env: { ...env, ...s.env }, stdio: ['ignore', out, out, 'ipc'], cwd: repoRoot });
   children.push(child);
   recordGatewayProcess(s.name, child.pid!);
   let settled = false;

@@ -91,6 +91,11 @@ export const CommandRequested = z.object({
   decision: z.enum(['remote', 'edge']).optional(),
   /** The caller came through the MCP server or gateway; absent for the protocol's own clients. */
   via: Via.optional(),
+  /**
+   * The OpenTelemetry trace of this command (32 lowercase hex digits) when the gateway exports
+   * traces (OTEL_EXPORTER_OTLP_ENDPOINT): an audit row links to its trace. Absent otherwise.
+   */
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type CommandRequested = z.infer<typeof CommandRequested>;
 

@@ -9,8 +9,9 @@
  *   PORTCULLIS_AUDITOR_GROUP                            sees every approval (default auditors)
  *   PORTCULLIS_APPROVER_WEBHOOKS                        JSON: [{ "name", "url", "secretEnv", "format": "json"|"slack" }]
  *   PORTCULLIS_TOPIC_NAMESPACE                          topic prefix (tests)
+ *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST        /healthz, /readyz, /metrics (default 127.0.0.1:9605)
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, describeError, intSetting, PortcullisError } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, describeError, intSetting, PortcullisError, startServiceAdmin } from '@portcullis/kit';
 import { DEFAULT_APPROVALS_PORT, startApprovalsService } from './service.ts';
 import type { WebhookEndpointConfig } from './webhooks/dispatcher.ts';
 
@@ -43,8 +44,10 @@ try {
     host: process.env.PORTCULLIS_APPROVALS_HOST ?? '127.0.0.1',
     ...(process.env.PORTCULLIS_APPROVALS_PUBLIC_URL ? { publicUrl: process.env.PORTCULLIS_APPROVALS_PUBLIC_URL } : {}),
   });
+  const admin = await startServiceAdmin({ service: 'approvals', bus, logger });
   const shutdown = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'stopping');
+    await admin.close();
     await service.stop();
     await bus.disconnect();
     process.exit(0);

@@ -3,7 +3,7 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, loadResourceCatalogue, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, databaseCheck, followTopic, followerCheck, loadResourceCatalogue, projectionCheck, projectionMetrics, startServiceAdmin, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { whatIfRoutes } from './api/whatif.ts';
@@ -28,9 +28,15 @@ const app = await buildApp({
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');
+// /healthz, /readyz, /metrics on PORTCULLIS_ADMIN_PORT (default 9606), apart from the query API.
+const admin = await startServiceAdmin({
+  service: 'audit-projection', bus, logger, registries: [metrics.registry],
+  checks: [databaseCheck(pool), projectionCheck(() => projection.status()), followerCheck('policy-state', policies)],
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
+    await admin.close();
     await app.close();
     await policies.stop();
     await projection.stop();

@@ -76,6 +76,13 @@ describe('evolve functions: given events, then rows', () => {
     assert.equal(forward.session_id, s.sessionId);
   });
 
+  it('a command row keeps the trace id its request carries, and none when it carries none', () => {
+    const s = new CraftedSession();
+    const traced = { ...s.command('SELECT 1'), traceId: '4bf92f3577b34da6a3ce929d0e0e4736' };
+    assert.equal(evolveCommand(undefined, traced).trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(evolveCommand(undefined, s.command('SELECT 2')).trace_id, null);
+  });
+
   it('a final verdict beats the provisional hold whatever the order, and the command stays marked held', () => {
     const s = new CraftedSession();
     const cmd = s.command("UPDATE orders SET status = 'x'");

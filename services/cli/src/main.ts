@@ -14,6 +14,7 @@ import { registerAuditCommands } from './commands/audit.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
 import { registerDevCommands } from './commands/dev.ts';
 import { registerAccessCommands } from './commands/access.ts';
+import { registerConfigCommands } from './commands/config.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
@@ -26,6 +27,7 @@ const registrars: CommandRegistrar[] = [
   registerApprovalsCommands,
   registerDevCommands,
   registerAccessCommands,
+  registerConfigCommands,
 ];
 
 export function buildProgram(): Command {

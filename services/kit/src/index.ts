@@ -11,3 +11,5 @@ export * from './projection/index.ts';
 export * from './error-body.ts';
 export * from './gateway/index.ts';
 export { resourceCatalogue, loadResourceCatalogue } from './resource-catalogue.ts';
+export * from './operability/index.ts';
+export * from './portcullis-yaml.ts';

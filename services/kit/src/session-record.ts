@@ -15,6 +15,9 @@ import {
   type Via,
 } from '@portcullis/schemas';
 import type { Logger } from './logger.ts';
+import { gatewayMetrics, secondsSince } from './operability/metrics.ts';
+import { commandSpan, endCommandSpan, endSessionCommandSpans, endSpan, startCommandSpan, startSpan } from './operability/tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Where a proxy's session record goes (portcullis.session-events in production). */
 export interface SessionEventSink {
@@ -40,6 +43,10 @@ export class SessionRecord {
   private readonly chain = new SessionChain();
   private publishing: Promise<void> = Promise.resolve();
   readonly openedAt = Date.now();
+  /** Counted in portcullis_sessions_active since its SessionOpened was recorded. */
+  private active = false;
+  /** The session's trace span (a no-op span when tracing is off). */
+  private span: Span | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -50,7 +57,9 @@ export class SessionRecord {
     private readonly logger: Logger,
     /** How the caller came (via MCP) and the MCP session this session belongs to: on SessionOpened and every command. */
     private readonly origin: { via?: Via; mcpSessionId?: string } = {},
-  ) {}
+  ) {
+    this.span = startSpan('session', undefined, { 'portcullis.session_id': sessionId, 'portcullis.protocol': protocol, 'portcullis.resource': resource.name });
+  }
 
   /** Seconds since the session opened (the asciicast clock). */
   elapsed(): number {
@@ -59,6 +68,7 @@ export class SessionRecord {
 
   /** The CommandRequested for the next command, chained; the caller publishes it through the gate. */
   commandRequested(command: Command, reason?: string, commandId: string = newId()): CommandRequested {
+    const traceId = startCommandSpan(this.span, { sessionId: this.sessionId, commandId, protocol: this.protocol, resource: this.resource.name });
     return this.chain.next({
       type: 'CommandRequested' as const,
       eventId: newId(),
@@ -72,6 +82,7 @@ export class SessionRecord {
       ...(reason ? { reason } : {}),
       ...(this.sink.decision === 'edge' ? { decision: 'edge' as const } : {}),
       ...(this.origin.via ? { via: this.origin.via } : {}),
+      ...(traceId ? { traceId } : {}),
     }) as CommandRequested;
   }
 
@@ -92,7 +103,12 @@ export class SessionRecord {
       ...(this.origin.via ? { via: this.origin.via } : {}),
       ...(this.origin.mcpSessionId ? { mcpSessionId: this.origin.mcpSessionId } : {}),
     };
-    return this.emit(event);
+    return this.emit(event).then(() => {
+      const labels = { protocol: this.protocol, resource: this.resource.name };
+      gatewayMetrics().sessionsOpened.inc(labels);
+      gatewayMetrics().sessionsActive.inc(labels);
+      this.active = true;
+    });
   }
 
   commandCompleted(details: Pick<CommandCompleted, 'commandId' | 'status' | 'durationMs'> & Partial<Pick<CommandCompleted, 'rows' | 'tag' | 'error'>>): void {
@@ -109,6 +125,7 @@ export class SessionRecord {
       ...(details.error !== undefined ? { error: details.error } : {}),
     };
     void this.emit(event).catch(() => undefined);
+    endCommandSpan(details.commandId, { ...(details.status === 'executed' ? {} : { failure: details.status }) });
   }
 
   /** Result rows (format rows), a terminal stream batch (format stream) or a response excerpt (format http), already masked. */
@@ -133,7 +150,13 @@ export class SessionRecord {
       durationMs: Date.now() - this.openedAt,
       ...(reason ? { reason } : {}),
     };
+    if (this.active) {
+      this.active = false;
+      gatewayMetrics().sessionsActive.dec({ protocol: this.protocol, resource: this.resource.name });
+    }
     await this.emit(event).catch(() => undefined);
+    endSessionCommandSpans(this.sessionId);
+    endSpan(this.span);
   }
 
   /** Resolves when every event queued so far is published (or failed). */
@@ -143,7 +166,20 @@ export class SessionRecord {
 
   private emit(body: Record<string, unknown>): Promise<void> {
     const event = this.chain.next(body) as unknown as SessionTopicEvent;
-    const published = this.publishing.then(() => this.sink.publish(event));
+    const commandId = 'commandId' in event ? event.commandId : undefined;
+    const parent = (commandId ? commandSpan(commandId) : undefined) ?? this.span;
+    const published = this.publishing.then(async () => {
+      const startedAt = performance.now();
+      const span = startSpan('record', parent, { 'portcullis.event': event.type, 'portcullis.seq': event.seq });
+      try {
+        await this.sink.publish(event);
+        endSpan(span);
+      } catch (err) {
+        endSpan(span, (err as Error).message);
+        throw err;
+      }
+      gatewayMetrics().recordSeconds.observe({ event: event.type }, secondsSince(startedAt));
+    });
     this.publishing = published.catch((err: Error) => {
       // The chain now has a gap at this seq; the audit projection reports it as such.
       this.logger.error({ sessionId: this.sessionId, eventType: event.type, seq: event.seq, err: err.message }, 'session event not recorded');

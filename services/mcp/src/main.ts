@@ -6,7 +6,7 @@
  *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE: the bus
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, gateCheck, intSetting, startServiceAdmin } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadMcpServiceConfig } from './config.ts';
 import { startMcpService } from './service.ts';
@@ -25,11 +25,14 @@ const service = await startMcpService({
   port: intSetting(process.env, 'PORTCULLIS_MCP_PORT', 8095),
   host: process.env.PORTCULLIS_MCP_HOST ?? '127.0.0.1',
 });
+// Health, readiness (the bus, and the gate: policy state fresh at the edge) and metrics on the admin port.
+const admin = await startServiceAdmin({ service: 'mcp', bus, logger, checks: [gateCheck(service.gate)] });
 logger.info({ url: `${service.url}/mcp`, upstreams: config.upstreams.map((u) => u.name) }, 'MCP service listening');
 process.send?.('ready');
 
 const shutdown = async (): Promise<void> => {
   await service.stop().catch(() => undefined);
+  await admin.close().catch(() => undefined);
   await bus.disconnect().catch(() => undefined);
   process.exit(0);
 };

@@ -1,4 +1,4 @@
-import type { Bus, IdentityVerifier, Logger } from '@portcullis/kit';
+import type { Bus, ClosableCommandGate, IdentityVerifier, Logger } from '@portcullis/kit';
 import type { connectCommandGate, EdgeGate } from '@portcullis/policy-decision';
 import type { McpServiceConfig } from './config.ts';
 import { createMcpService } from './app.ts';
@@ -7,6 +7,8 @@ import { PendingApprovals } from './pending-approvals.ts';
 export interface RunningMcpService {
   /** Base URL; the Portcullis MCP server is at `${url}/mcp`, the gateway at `${url}/mcp/r/<upstream>`. */
   url: string;
+  /** The command gate the tools judge through (readiness asks it whether it can decide). */
+  gate: ClosableCommandGate;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startMcpService(options: {
   const url = await app.listen(options.port, options.host);
   return {
     url,
+    gate,
     async stop() {
       await app.close().catch(() => undefined);
       await gate.close().catch(() => undefined);

@@ -4,8 +4,9 @@
  *   PORTCULLIS_PDP_TRANSACTIONAL_ID                     stable id of this instance (default portcullis-pdp-0)
  *   PORTCULLIS_KNOWN_RESOURCES                          comma-separated resource names; others are blocked
  *   PORTCULLIS_TOPIC_NAMESPACE                          topic prefix (tests)
+ *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST        /healthz, /readyz, /metrics (default 127.0.0.1:9601)
  */
-import { busConfigFromEnv, createBus, createLogger } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createLogger, startServiceAdmin } from '@portcullis/kit';
 import { startPolicyDecisionService } from './service.ts';
 
 const logger = createLogger('policy-decision');
@@ -19,8 +20,10 @@ try {
     transactionalId: process.env.PORTCULLIS_PDP_TRANSACTIONAL_ID ?? 'portcullis-pdp-0',
     ...(known ? { knownResources: known } : {}),
   });
+  const admin = await startServiceAdmin({ service: 'policy-decision', bus, logger, checks: service.checks() });
   const shutdown = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'stopping');
+    await admin.close();
     await service.stop();
     await bus.disconnect();
     process.exit(0);

@@ -28,7 +28,7 @@ import {
   type VerdictsTopicEvent,
   topics,
 } from '@portcullis/schemas';
-import { deadLetterRecord, describeError, followTopic, type Bus, type Follower, type Logger } from '@portcullis/kit';
+import { deadLetterRecord, describeError, followTopic, gatewayMetrics, type Bus, type Follower, type Logger, type ReadinessCheck } from '@portcullis/kit';
 import { evaluate, advanceSession } from './evaluate.ts';
 import { emptySqlSession, type SqlSessionState } from './analysis/sql.ts';
 import { evolvePolicyState, initialPolicyState, withKnownResources, type PolicyState } from './policy/state.ts';
@@ -38,9 +38,13 @@ import { approvalRequestOf, unevaluable, verdictOf as verdictEventOf } from './v
 import { EdgeVerifier, type PolicyHistory } from './verifier.ts';
 
 export const PDP_GROUP = 'portcullis-pdp';
+/** Readiness: the PDP's policy and approvals state must have heard from the broker this recently. */
+const POLICY_STALENESS_MS = 10_000;
 
 export interface PolicyDecisionService {
   state(): PolicyState;
+  /** Readiness beyond the bus: the policy state is current and the decision consumer runs. */
+  checks(): ReadinessCheck[];
   stop(): Promise<void>;
 }
 
@@ -294,9 +298,33 @@ export async function startPolicyDecisionService({ bus, logger, transactionalId 
     },
   });
   logger.info({ groupId, transactionalId }, 'policy decision service running');
+  let crashed: string | undefined;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) crashed = payload.error.message;
+  });
+  const lag = gatewayMetrics().consumerLag;
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const key = bus.names.keyOf(payload.topic);
+    lag.set({ consumer: PDP_GROUP, topic: key ? topics[key].name : payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+  });
 
   return {
     state: () => policy,
+    checks: () => [
+      {
+        name: 'policy-state',
+        check() {
+          const age = Date.now() - Math.min(policyFollower.lastFetchAt(), approvalsFollower.lastFetchAt());
+          if (age > POLICY_STALENESS_MS) throw new Error(`the policies and approvals topics were not read for ${(age / 1000).toFixed(1)} s`);
+        },
+      },
+      {
+        name: 'decision-consumer',
+        check() {
+          if (crashed) throw new Error(`the ${PDP_GROUP} consumer stopped: ${crashed}`);
+        },
+      },
+    ],
     async stop() {
       await consumer.disconnect().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);

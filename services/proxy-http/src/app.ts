@@ -15,7 +15,7 @@ import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } f
 import { ExcerptCapture, RequestSession } from './recording.ts';
 import { planFromMask, planIsEmpty, type JsonMaskPlan } from './json-masking.ts';
 import { LineMasker, maskJsonText, maskModeFor } from './response-masking.ts';
-import { maskText } from '@portcullis/kit';
+import { gatewayMetrics, maskText } from '@portcullis/kit';
 import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { createAgent, isHopByHop } from './upstream.ts';
 import { PendingApprovals } from './approvals.ts';
@@ -66,7 +66,9 @@ export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
     // Node's parser (llhttp, strict mode) refuses CL+TE conflicts, bad chunking, CR/LF/NUL in header values and oversized heads.
     serverFactory: (handler: Parameters<typeof createServer>[1]) => {
       const options = { maxHeaderSize: settings.maxHeaderBytes, insecureHTTPParser: false, requireHostHeader: true, joinDuplicateHeaders: false };
-      return deps.tls ? createTlsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, handler) : createServer(options, handler);
+      const server = deps.tls ? createTlsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, handler) : createServer(options, handler);
+      server.on(deps.tls ? 'secureConnection' : 'connection', () => gatewayMetrics().connections.inc({ protocol: 'http' }));
+      return server;
     },
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       logger.info({ code: err.code }, 'malformed request refused');

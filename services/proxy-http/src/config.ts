@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings, PortcullisError } from '@portcullis/kit';
+import { CredentialRef as SharedCredentialRef, engineSettings, PortcullisError, resourceFields, type EngineSchema } from '@portcullis/kit';
 
 /**
  * portcullis.yaml for the HTTP / Kubernetes engine. Only `resources` entries
@@ -12,10 +12,8 @@ import { decisionSettings, PortcullisError } from '@portcullis/kit';
  * file that holds the upstream credential; the file is read per request, so
  * rotation needs no restart.
  */
-export const CredentialRef = z.union([
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
+/** kit's credential reference (portcullis-yaml.ts), shared by every engine. */
+export const CredentialRef = SharedCredentialRef;
 export type CredentialRef = z.infer<typeof CredentialRef>;
 
 /** How the credential reaches the upstream: `Authorization: Bearer`, `Authorization: Basic` (credential is "user:password"), or a named header. */
@@ -37,9 +35,9 @@ const resourceName = z.string().min(1).max(63).regex(/^[a-z0-9]([a-z0-9-]*[a-z0-
 
 export const HttpResource = z
   .object({
+    ...resourceFields('http'),
+    // Stricter than kit's: the name is also a DNS label for Host routing.
     name: resourceName,
-    protocol: z.literal('http'),
-    tags: z.array(z.string()).default([]),
     baseUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'http or https URL'),
     tls: TlsSettings.default({ verify: true }),
     credential: CredentialRef.optional(),
@@ -51,9 +49,8 @@ export type HttpResource = z.infer<typeof HttpResource>;
 
 export const KubernetesResource = z
   .object({
+    ...resourceFields('kubernetes'),
     name: resourceName,
-    protocol: z.literal('kubernetes'),
-    tags: z.array(z.string()).default([]),
     /** The API server URL (may carry a path prefix). */
     server: z.string().url().refine((u) => /^https?:\/\//.test(u), 'http or https URL'),
     /** PEM file with the cluster CA. */
@@ -74,8 +71,7 @@ export const HttpProxySettings = z
   .object({
     /** Host routing: `<resource>.<baseDomain>` also reaches a resource (besides `/r/<resource>/…`). */
     baseDomain: z.string().min(1).optional(),
-    verdictTimeoutMs: z.number().int().positive().default(5000),
-    ...decisionSettings,
+    ...engineSettings,
     /** Request bodies above this are refused (413); they are buffered to compute the digest before judging. */
     maxRequestBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
     /** Masked responses are buffered up to this; above it the proxy answers 502 instead of passing them unmasked. */
@@ -90,6 +86,9 @@ export const HttpProxySettings = z
   })
   .strict();
 export type HttpProxySettings = z.infer<typeof HttpProxySettings>;
+
+/** This engine's part of the whole document (kit's portcullisDocumentSchema). */
+export const httpEngine: EngineSchema = { section: 'http', resources: [HttpResource, KubernetesResource], settings: HttpProxySettings };
 
 export interface HttpProxyConfig {
   settings: HttpProxySettings;

@@ -6,12 +6,14 @@
  *   PORTCULLIS_OIDC_ISSUER     default http://127.0.0.1:9400
  *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE: the bus
+ *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST  /healthz, /readyz, /metrics (default 127.0.0.1:9604)
  */
 import { readFileSync } from 'node:fs';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadHttpProxyConfig } from './config.ts';
 import { createHttpProxy } from './app.ts';
+import { readCredential } from './credentials.ts';
 
 const logger = createLogger('proxy-http');
 const config = loadHttpProxyConfig(process.env.PORTCULLIS_CONFIG ?? 'portcullis.yaml');
@@ -32,9 +34,17 @@ const port = intSetting(process.env, 'PORTCULLIS_HTTP_PORT', 8443);
 const host = process.env.PORTCULLIS_HTTP_HOST ?? '127.0.0.1';
 await app.listen({ port, host });
 logger.info({ port, host, https: tls !== undefined, resources: config.resources.map((r) => r.name) }, 'HTTP proxy listening');
+const admin = await startServiceAdmin({
+  service: 'proxy-http', bus, logger,
+  checks: [gateCheck(gate), targetCatalogCheck(config.resources, (r) => {
+    const ref = r.protocol === 'kubernetes' ? r.token : r.credential;
+    if (ref) readCredential(ref);
+  })],
+});
 process.send?.('ready');
 
 const shutdown = async (): Promise<void> => {
+  await admin.close().catch(() => undefined);
   await app.close().catch(() => undefined);
   await gate.close().catch(() => undefined);
   await bus.disconnect().catch(() => undefined);

@@ -2,18 +2,18 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings } from '@portcullis/kit';
+import { CredentialRef, engineSettings, PortcullisError, resourceFields, type EngineSchema } from '@portcullis/kit';
 
 /**
- * portcullis.yaml for the PostgreSQL engine. Secrets are never inline: a
- * resource names the environment variable or the file that holds the
- * target password, and the file is read at each connect (rotation works).
+ * portcullis.yaml for the PostgreSQL engine: kit's shared schema
+ * (portcullis-yaml.ts: resource name/protocol/tags, credential references,
+ * judge settings) extended with PostgreSQL's target fields and the
+ * `postgres:` section. Secrets are never inline: a resource names the
+ * environment variable or the file that holds the target password, and the
+ * file is read at each connect (rotation works).
  */
-const Credential = z.union([
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
-export type Credential = z.infer<typeof Credential>;
+const Credential = CredentialRef;
+export type Credential = CredentialRef;
 
 export const PostgresTarget = z
   .object({
@@ -30,33 +30,36 @@ export type PostgresTarget = z.infer<typeof PostgresTarget>;
 
 export const PostgresResource = z
   .object({
-    name: z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
-    protocol: z.literal('postgres'),
-    tags: z.array(z.string()).default([]),
+    ...resourceFields('postgres'),
     target: PostgresTarget,
     credential: Credential,
   })
   .strict();
 export type PostgresResource = z.infer<typeof PostgresResource>;
 
-export const ProxyConfig = z
+/** The `postgres:` section of portcullis.yaml. */
+export const PostgresSettings = z
   .object({
     listen: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(6432) }).strict().default({ host: '127.0.0.1', port: 6432 }),
     /** PEM files of the certificate callers see; absent: a self-signed one is generated at start (development). */
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     /** Accept a token over a plain TCP connection from 127.0.0.1/::1 (development only). */
     allowCleartextOnLoopback: z.boolean().default(false),
-    verdictTimeoutMs: z.number().int().positive().default(5000),
-    ...decisionSettings,
+    ...engineSettings,
     /** How long a held statement waits for its approval before it fails. */
     holdTimeoutMs: z.number().int().positive().default(15 * 60_000),
     recording: z
       .object({ maxRows: z.number().int().nonnegative().default(1000), maxBytes: z.number().int().nonnegative().default(1_048_576) })
       .strict()
       .default({ maxRows: 1000, maxBytes: 1_048_576 }),
-    resources: z.array(PostgresResource).min(1),
   })
-  .strict()
+  .strict();
+
+/** This engine's part of the whole document (kit's portcullisDocumentSchema). */
+export const postgresEngine: EngineSchema = { section: 'postgres', resources: [PostgresResource], settings: PostgresSettings };
+
+export const ProxyConfig = PostgresSettings
+  .extend({ resources: z.array(PostgresResource).min(1) })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     for (const [i, r] of config.resources.entries()) {
@@ -72,7 +75,7 @@ export function parseProxyConfig(document: unknown, baseDir = process.cwd()): Pr
   const result = ProxyConfig.safeParse(document);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid proxy configuration:\n${lines.join('\n')}`);
+    throw new PortcullisError('PCL_ERR_CONFIG', `invalid proxy configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));

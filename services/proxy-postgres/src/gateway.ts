@@ -6,13 +6,15 @@
  * portcullis.session-events, and callers' tokens are verified against the
  * configured OpenID issuer.
  */
-import { createIdentityVerifier, type Bus, type Logger } from '@portcullis/kit';
+import { createIdentityVerifier, type Bus, type CommandGate, type Logger } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import type { ProxyConfig } from './config.ts';
 import { createPostgresProxy, type PostgresProxy } from './proxy.ts';
 
 export interface PostgresGateway {
   proxy: PostgresProxy;
+  /** The gate statements are judged through (readiness asks it whether it can decide). */
+  gate: CommandGate;
   port: number;
   /** Who decides this proxy's statements: `edge:<instance>` or `remote`. */
   decidedBy: string;
@@ -44,6 +46,7 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
   logger.info({ port: listening.port, resources: config.resources.map((r) => r.name), decidedBy }, 'PostgreSQL proxy listening');
   return {
     proxy,
+    gate,
     port: listening.port,
     decidedBy,
     async close() {

@@ -2,7 +2,7 @@ export { createPostgresProxy, type PostgresProxy, type PostgresProxyDeps } from 
 export { loadProxyConfig, parseProxyConfig, ProxyConfig, PostgresResource, type ProxyConfigInput } from './config.ts';
 export type { CommandGate, SessionEventSink, IdentityVerifier } from './ports.ts';
 export { startPostgresGateway, type PostgresGateway } from './gateway.ts';
-export { postgresSectionOf } from './config.ts';
+export { postgresSectionOf, postgresEngine } from './config.ts';
 // The MCP server's `query` tool masks result rows with this engine's masking (services/mcp).
 export { readCredential } from './config.ts';
 export { TargetCatalog, type ResultColumn } from './catalog.ts';

@@ -4,9 +4,10 @@
  *   PORTCULLIS_OIDC_ISSUER  issuer of callers' tokens (default http://127.0.0.1:9400)
  *   PORTCULLIS_OIDC_AUDIENCE (default portcullis)
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
+ *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST  /healthz, /readyz, /metrics (default 127.0.0.1:9602)
  */
-import { busConfigFromEnv, createBus, createLogger, describeError } from '@portcullis/kit';
-import { loadProxyConfig } from './config.ts';
+import { busConfigFromEnv, createBus, createLogger, describeError, gateCheck, startServiceAdmin, targetCatalogCheck } from '@portcullis/kit';
+import { loadProxyConfig, readCredential } from './config.ts';
 import { startPostgresGateway } from './gateway.ts';
 
 const logger = createLogger('proxy-postgres');
@@ -20,7 +21,11 @@ try {
     issuer: process.env.PORTCULLIS_OIDC_ISSUER ?? 'http://127.0.0.1:9400',
     audience: process.env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis',
   });
+  const admin = await startServiceAdmin({
+    service: 'proxy-postgres', bus, logger, checks: [gateCheck(gateway.gate), targetCatalogCheck(config.resources, readCredential)],
+  });
   const shutdown = async (): Promise<void> => {
+    await admin.close();
     await gateway.close();
     await bus.disconnect();
     process.exit(0);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { gatewayMetrics } from '@portcullis/kit';
 import { TargetCatalog } from './catalog.ts';
 import { CancelRegistry } from './cancel-registry.ts';
 import type { PostgresResource, ProxyConfig } from './config.ts';
@@ -53,6 +54,7 @@ export function createPostgresProxy(deps: PostgresProxyDeps): PostgresProxy {
   const engine = { config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, logger, secureContext, cancels, catalogFor, loadMasking: deps.masking ?? loadMaskingLibrary };
 
   const server: Server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
+    gatewayMetrics().connections.inc({ protocol: 'postgres' });
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setKeepAlive(true, 30_000);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings } from '@portcullis/kit';
+import { credentialRef, engineSettings, PortcullisError, resourceFields, type EngineSchema } from '@portcullis/kit';
 
 /**
  * The SSH engine's part of portcullis.yaml: the `resources` entries with
@@ -11,10 +11,8 @@ import { decisionSettings } from '@portcullis/kit';
  * a resource names the environment variable or the file that holds the
  * target's private key (OpenSSH/PEM) or password; it is read at each connect.
  */
-const Credential = z.union([
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), kind: z.enum(['privateKey', 'password']).optional() }).strict(),
-  z.object({ file: z.string().min(1), kind: z.enum(['privateKey', 'password']).optional() }).strict(),
-]);
+// kit's credential reference (portcullis-yaml.ts) plus what the secret is (default: recognised from its text).
+const Credential = credentialRef({ kind: z.enum(['privateKey', 'password']).optional() });
 export type Credential = z.infer<typeof Credential>;
 
 /** OpenSSH's fingerprint notation: `SHA256:` + unpadded base64 of sha256(host key blob). */
@@ -35,9 +33,7 @@ export type SshTarget = z.infer<typeof SshTarget>;
 
 export const SshResource = z
   .object({
-    name: z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
-    protocol: z.literal('ssh'),
-    tags: z.array(z.string()).default([]),
+    ...resourceFields('ssh'),
     target: SshTarget,
     credential: Credential,
   })
@@ -46,8 +42,7 @@ export type SshResource = z.infer<typeof SshResource>;
 
 export const SshSettings = z
   .object({
-    verdictTimeoutMs: z.number().int().positive().default(5000),
-    ...decisionSettings,
+    ...engineSettings,
     /** How long a held command waits for its approval before it fails. */
     holdTimeoutMs: z.number().int().positive().default(15 * 60_000),
     connectTimeoutMs: z.number().int().positive().default(10_000),
@@ -69,6 +64,9 @@ export const SshSettings = z
   })
   .strict();
 export type SshSettings = z.infer<typeof SshSettings>;
+
+/** This engine's part of the whole document (kit's portcullisDocumentSchema). */
+export const sshEngine: EngineSchema = { section: 'ssh', resources: [SshResource], settings: SshSettings };
 
 export interface SshProxyConfig extends SshSettings {
   resources: SshResource[];
@@ -97,7 +95,7 @@ export function parseSshProxyConfig(document: unknown, baseDir = process.cwd()):
     if ('file' in r.credential && !isAbsolute(r.credential.file)) r.credential = { ...r.credential, file: resolve(baseDir, r.credential.file) };
     resources.push(r);
   });
-  if (issues.length > 0) throw new Error(`invalid SSH proxy configuration:\n${issues.join('\n')}`);
+  if (issues.length > 0) throw new PortcullisError('PCL_ERR_CONFIG', `invalid SSH proxy configuration:\n${issues.join('\n')}`);
   return { ...settings.data!, resources };
 }
 

@@ -1,5 +1,5 @@
 export { createSshProxy, type SshProxy, type SshProxyDeps } from './proxy.ts';
-export { loadSshProxyConfig, parseSshProxyConfig, parseLogin, SshResource, SshSettings, type SshProxyConfig, type SshProxyConfigInput } from './config.ts';
+export { loadSshProxyConfig, parseSshProxyConfig, parseLogin, sshEngine, SshResource, SshSettings, type SshProxyConfig, type SshProxyConfigInput } from './config.ts';
 export { LineEditor, type LineEditorStep } from './line-editor.ts';
 export { StreamRecorder } from './recorder.ts';
 export { fingerprintOf } from './host-key.ts';

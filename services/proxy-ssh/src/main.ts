@@ -8,11 +8,12 @@
  *   PORTCULLIS_OIDC_ISSUER     default http://127.0.0.1:9400
  *   PORTCULLIS_OIDC_AUDIENCE   default portcullis
  *   bus: PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
+ *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST  /healthz, /readyz, /metrics (default 127.0.0.1:9603)
  */
 import { resolve } from 'node:path';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
-import { loadSshProxyConfig } from './config.ts';
+import { loadSshProxyConfig, readCredential } from './config.ts';
 import { createSshProxy } from './proxy.ts';
 
 const logger = createLogger('proxy-ssh');
@@ -46,11 +47,13 @@ const host = env.PORTCULLIS_SSH_HOST ?? '127.0.0.1';
 await proxy.listen(intSetting(env, 'PORTCULLIS_SSH_PORT', 2222), host);
 const keysPort = intSetting(env, 'PORTCULLIS_SSH_KEYS_PORT', 2280);
 if (keysPort > 0) await proxy.keysApi.listen(keysPort, host);
+const admin = await startServiceAdmin({ service: 'proxy-ssh', bus, logger, checks: [gateCheck(gate), targetCatalogCheck(config.resources, readCredential)] });
 process.send?.('ready');
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
+      await admin.close();
       await proxy.close();
       await gate.close();
       await bus.disconnect();

@@ -6,6 +6,7 @@ import { loadOrCreateHostKey } from './host-key.ts';
 import { KeyStore } from './key-store.ts';
 import { createKeysApi } from './keys-api.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
+import { gatewayMetrics } from '@portcullis/kit';
 import { SshSession } from './session.ts';
 
 export interface SshProxyDeps {
@@ -42,6 +43,7 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
   const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger };
   const sessions = new Set<SshSession>();
   const server = new ssh2.Server({ hostKeys: [hostKey.privateKey], ident: 'Portcullis' }, (conn, info) => {
+    gatewayMetrics().connections.inc({ protocol: 'ssh' });
     const session = new SshSession(conn, `${info.ip}:${info.port}`, typeof info.header?.versions?.software === 'string' ? info.header.versions.software : undefined, engine);
     sessions.add(session);
     session.start();

@@ -5,7 +5,7 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, loadResourceCatalogue, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, databaseCheck, followTopic, followerCheck, loadResourceCatalogue, projectionCheck, projectionMetrics, startServiceAdmin, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp, queryConfigFromEnv, resourcesRoutes, startAuditProjection, whatIfRoutes } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
@@ -34,9 +34,18 @@ const app = await buildApp({
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });
 logger.info({ port }, 'replay projection running, query API listening');
+// /healthz, /readyz, /metrics on PORTCULLIS_ADMIN_PORT (default 9607), apart from the query API.
+const admin = await startServiceAdmin({
+  service: 'replay-projection', bus, logger, registries: [metrics.registry],
+  checks: [
+    databaseCheck(pool), projectionCheck(() => replay.status()), ...(audit ? [projectionCheck(() => audit.status())] : []),
+    followerCheck('policy-state', policies),
+  ],
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
+    await admin.close();
     await app.close();
     await policies.stop();
     await replay.stop();

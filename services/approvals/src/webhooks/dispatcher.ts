@@ -21,7 +21,7 @@ import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import type { ApprovalsTopicEvent } from '@portcullis/schemas';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { deadLetterRecord, describeError, PortcullisError, type Bus, type Logger } from '@portcullis/kit';
+import { deadLetterRecord, describeError, gatewayMetrics, PortcullisError, type Bus, type Logger } from '@portcullis/kit';
 import type { ApprovalState } from '../decider.ts';
 import { EVENT_TYPE_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signPayload } from './signature.ts';
 import { slackMessage } from './slack.ts';
@@ -96,6 +96,7 @@ export async function startWebhookDispatcher({
   // Every delivery attempt listens for shutdown (AbortSignal.any); that is expected, not a leak.
   setMaxListeners(0, stopped.signal);
 
+  const deliveries = gatewayMetrics().webhookDeliveries;
   async function deliver(endpoint: Endpoint, event: ApprovalsTopicEvent, heartbeat: () => Promise<void>): Promise<void> {
     const body = JSON.stringify(endpoint.format === 'slack' ? slackMessage(event, lookup(event.approvalId), apiUrl) : event);
     let lastFailure = '';
@@ -118,6 +119,7 @@ export async function startWebhookDispatcher({
         await res.body?.cancel().catch(() => undefined);
         if (res.ok) {
           logger.debug({ endpoint: endpoint.name, eventId: event.eventId, attempt }, 'webhook delivered');
+          deliveries.inc({ endpoint: endpoint.name, outcome: 'delivered' });
           return;
         }
         lastFailure = `HTTP ${res.status}`;
@@ -125,6 +127,7 @@ export async function startWebhookDispatcher({
         lastFailure = (err as Error).name === 'TimeoutError' ? `no answer within ${retry.timeoutMs} ms` : `unreachable (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`;
       }
       logger.warn({ endpoint: endpoint.name, eventId: event.eventId, type: event.type, attempt, failure: lastFailure }, 'webhook delivery failed');
+      deliveries.inc({ endpoint: endpoint.name, outcome: 'attempt-failed' });
       if (attempt < retry.attempts) {
         // Backoff with jitter, heartbeating the group so a long pause never costs a rebalance.
         let wait = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
@@ -136,6 +139,7 @@ export async function startWebhookDispatcher({
       }
     }
     logger.error({ endpoint: endpoint.name, eventId: event.eventId, type: event.type, attempts: retry.attempts, failure: lastFailure }, 'webhook delivery gave up; the event goes to the dead-letter topic');
+    deliveries.inc({ endpoint: endpoint.name, outcome: 'gave-up' });
     throw new PortcullisError('PCL_ERR_HANDLER', `webhook ${endpoint.name} gave up after ${retry.attempts} attempts: ${lastFailure}`, { retriable: false });
   }
 

@@ -13,6 +13,7 @@ export function toCommandItem(r: Row): CommandItem {
       policyVersion: r.policy_version, approvalId: r.approval_id, at: r.verdict_at,
     },
     outcome: { status: r.status, rows: r.row_count, tag: r.tag, error: r.error, durationMs: r.duration_ms, at: r.completed_at },
+    traceId: r.trace_id ?? null,
     flags: r.flags ?? [],
   };
 }

@@ -84,7 +84,7 @@ export function commandWhere(f: CommandFilter, cursor?: Cursor): Where {
 export const commandColumns = `c.command_id, c.session_id, c.seq, c.at, c.at::text AS at_key, c.identity_subject, c.identity_issuer, c.identity_kind,
   c.resource, c.protocol, c.kind, c.text, c.phase, c.statement_name, c.parameters, c.reason, c.effect, c.verdict_final, c.held,
   c.rule_ids, c.reasons, c.classes, c.policy_version, c.approval_id, c.verdict_at, c.status, c.row_count, c.tag, c.error,
-  c.duration_ms, c.completed_at, ${commandFlags} AS flags`;
+  c.duration_ms, c.completed_at, c.trace_id, ${commandFlags} AS flags`;
 
 export function commandsQuery(schema: string, f: CommandFilter, cursor: Cursor | undefined, limit: number | undefined): { text: string; values: unknown[] } {
   const w = commandWhere(f, cursor);

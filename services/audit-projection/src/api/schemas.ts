@@ -48,6 +48,8 @@ export const CommandItem = z.object({
     status: z.string().nullable(), rows: z.number().nullable(), tag: z.string().nullable(), error: z.string().nullable(),
     durationMs: z.number().nullable(), at: z.string().nullable(),
   }),
+  /** The command's OpenTelemetry trace id when the gateway exports traces (docs/operations.md#traces). */
+  traceId: z.string().nullable(),
   flags: z.array(z.enum(['no-verdict', 'no-outcome', 'executed-without-allow'])),
 });
 export type CommandItem = z.infer<typeof CommandItem>;

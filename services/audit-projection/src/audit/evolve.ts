@@ -79,7 +79,7 @@ export function emptyCommand(commandId: string, sessionId: string): CommandRow {
     identity_kind: null, identity_groups: null, resource: null, resource_kind: null, resource_tags: null, protocol: null, kind: null, text: null,
     phase: null, statement_name: null, parameters: null, reason: null, effect: null, verdict_final: null, held: false, rule_ids: null,
     reasons: null, classes: null, policy_version: null, approval_id: null, verdict_at: null, verdict_event_id: null, status: null,
-    row_count: null, tag: null, error: null, duration_ms: null, completed_at: null, completed_event_id: null,
+    row_count: null, tag: null, error: null, duration_ms: null, completed_at: null, completed_event_id: null, trace_id: null,
   };
 }
 
@@ -96,7 +96,7 @@ export function evolveCommand(row: CommandRow | undefined, event: CommandContrib
         identity_kind: event.identity.kind, identity_groups: event.identity.groups, resource: event.resource.name, resource_kind: event.resource.kind,
         resource_tags: event.resource.tags, protocol: event.protocol, kind: cmd.kind, text: commandText(cmd),
         phase: cmd.kind === 'sql' ? cmd.phase : null, statement_name: cmd.kind === 'sql' ? cmd.statementName ?? null : null,
-        parameters: cmd.kind === 'sql' ? cmd.parameters ?? null : null, reason: event.reason ?? null,
+        parameters: cmd.kind === 'sql' ? cmd.parameters ?? null : null, reason: event.reason ?? null, trace_id: event.traceId ?? null,
       });
       break;
     }

@@ -64,6 +64,8 @@ export interface CommandRow {
   duration_ms: number | null;
   completed_at: string | null;
   completed_event_id: string | null;
+  /** The command's OpenTelemetry trace (CommandRequested.traceId) when the gateway exported one. */
+  trace_id: string | null;
 }
 
 export interface ApprovalRow {

@@ -31,7 +31,9 @@ export async function migrateAudit(client: PoolClient, schema: string): Promise<
       resource text, resource_kind text, resource_tags text[], protocol text, kind text, text text, phase text, statement_name text,
       parameters jsonb, reason text, effect text, verdict_final boolean, held boolean NOT NULL DEFAULT false, rule_ids text[], reasons text[],
       classes text[], policy_version int, approval_id text, verdict_at timestamptz, verdict_event_id text,
-      status text, row_count bigint, tag text, error text, duration_ms double precision, completed_at timestamptz, completed_event_id text);
+      status text, row_count bigint, tag text, error text, duration_ms double precision, completed_at timestamptz, completed_event_id text, trace_id text);
+    -- Views built before commands carried their trace id.
+    ALTER TABLE ${s}.commands ADD COLUMN IF NOT EXISTS trace_id text;
     CREATE INDEX IF NOT EXISTS commands_by_time ON ${s}.commands (at DESC NULLS LAST, command_id DESC);
     CREATE INDEX IF NOT EXISTS commands_by_session ON ${s}.commands (session_id, seq);
     CREATE INDEX IF NOT EXISTS commands_by_identity ON ${s}.commands (identity_subject, at DESC NULLS LAST, command_id DESC);
@@ -89,7 +91,7 @@ export const commandsTable: TableShape<CommandRow> = {
     { name: 'policy_version', type: 'int' }, { name: 'approval_id', type: 'text' }, { name: 'verdict_at', type: 'timestamptz' },
     { name: 'verdict_event_id', type: 'text' }, { name: 'status', type: 'text' }, { name: 'row_count', type: 'bigint' }, { name: 'tag', type: 'text' },
     { name: 'error', type: 'text' }, { name: 'duration_ms', type: 'float8' }, { name: 'completed_at', type: 'timestamptz' },
-    { name: 'completed_event_id', type: 'text' },
+    { name: 'completed_event_id', type: 'text' }, { name: 'trace_id', type: 'text' },
   ],
 };
 

@@ -1,5 +1,5 @@
 /** The console process; settings in config.ts. */
-import { busConfigFromEnv, createBus, createLogger, describeError } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createLogger, describeError, startServiceAdmin } from '@portcullis/kit';
 import { consoleConfigFromEnv } from './config.ts';
 import { startConsole } from './service.ts';
 
@@ -8,7 +8,10 @@ try {
   const bus = createBus({ config: busConfigFromEnv('console'), logger });
   await bus.connect();
   const service = await startConsole({ bus, logger, config: consoleConfigFromEnv() });
+  // /healthz, /readyz, /metrics on PORTCULLIS_ADMIN_PORT (default 9608).
+  const admin = await startServiceAdmin({ service: 'console', bus, logger });
   const shutdown = async (): Promise<void> => {
+    await admin.close();
     await service.stop();
     await bus.disconnect();
     process.exit(0);

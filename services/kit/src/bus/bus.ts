@@ -9,6 +9,7 @@ import { topicNames, type TopicNames } from './names.ts';
 import { contractTopicSpecs, ensureTopics } from './topics.ts';
 import { createCoalescingSender, createRenewingProducer } from './coalescing-sender.ts';
 import { startSubscription, type Subscription, type SubscriptionOptions } from './subscriber.ts';
+import { gatewayMetrics, secondsSince } from '../operability/metrics.ts';
 
 export interface Bus {
   kafka: Kafka;
@@ -33,6 +34,19 @@ export interface Bus {
   subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription>;
   admin(): Promise<Admin>;
   disconnect(): Promise<void>;
+  /** The schema registry's base URL (readiness probes it). */
+  readonly registryUrl: string;
+  /** What readiness needs to know: is the producer connected, has a consumer stopped for good. */
+  health(): BusHealth;
+}
+
+export interface BusHealth {
+  /** connect() succeeded and disconnect() was not called since. */
+  connected: boolean;
+  /** Subscriptions whose consumer crashed without restarting (kafkajs gave up), with the error. */
+  crashed: { consumer: string; error: string }[];
+  /** Subscriptions running now. */
+  consumers: number;
 }
 
 /** One event for publishAll. */
@@ -59,6 +73,7 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
   let adminClient: Admin | undefined;
   const consumers = new Set<Subscription>();
   let connecting: Promise<void> | undefined;
+  const metrics = gatewayMetrics();
 
   async function admin(): Promise<Admin> {
     if (!adminClient) {
@@ -102,9 +117,12 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
     async publish(key, event) {
       if (!producer) await bus.connect();
       const value = await codec.encode(key, event);
+      const startedAt = performance.now();
       try {
         await (key === 'sessionEvents' ? sendRecord! : send!)(names.of(key), { key: topics[key].keyOf(event as never), value, headers: { 'portcullis-type': (event as { type: string }).type } });
+        metrics.publishSeconds.observe({ topic: topics[key].name }, secondsSince(startedAt));
       } catch (err) {
+        metrics.publishErrors.inc({ topic: topics[key].name });
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${(event as { type: string }).type} to ${names.of(key)} failed: ${(err as Error).message}`, { cause: err });
       }
     },
@@ -115,9 +133,14 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
         topic: names.of(key),
         message: { key: topics[key].keyOf(event as never), value: codec.encodeSync(key, event), headers: { 'portcullis-type': event.type } },
       }));
+      const startedAt = performance.now();
+      // Labelled by contract topic name (not the namespaced one): the series stay few.
+      const contractTopics = [...new Set(events.map((e) => topics[e.key].name))];
       try {
         await Promise.all(messages.map(({ topic, message }, i) => (events[i]!.key === 'sessionEvents' ? sendRecord! : send!)(topic, message)));
+        for (const topic of contractTopics) metrics.publishSeconds.observe({ topic }, secondsSince(startedAt));
       } catch (err) {
+        for (const topic of contractTopics) metrics.publishErrors.inc({ topic });
         const types = events.map((e) => e.event.type).join(' + ');
         throw new PortcullisError('PCL_ERR_PUBLISH_FAILED', `writing ${types} failed: ${(err as Error).message}`, { cause: err });
       }
@@ -132,6 +155,17 @@ export function createBus({ config, logger, namespace = process.env.PORTCULLIS_T
           consumers.delete(sub);
           await sub.stop();
         },
+      };
+    },
+    registryUrl: config.registryUrl,
+    health() {
+      return {
+        connected: producer !== undefined,
+        crashed: [...consumers].flatMap((c) => {
+          const crash = c.crashed();
+          return crash ? [{ consumer: c.name, error: crash }] : [];
+        }),
+        consumers: consumers.size,
       };
     },
     async disconnect() {

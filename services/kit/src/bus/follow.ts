@@ -48,6 +48,7 @@ export async function followTopic<K extends TopicKey>(
 
   const subscription = await bus.subscribe({
     groupId: `portcullis-${options.name}-${newId()}`,
+    name: options.name,
     topics: [key],
     fromBeginning: true,
     maxWaitTimeInMs: 200,

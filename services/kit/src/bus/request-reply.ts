@@ -64,6 +64,7 @@ export async function createRequestReply<QK extends TopicKey, PK extends TopicKe
   const acceptKey = options.acceptKey;
   const subscription: Subscription = await bus.subscribe({
     groupId: `portcullis-reply-${replyTopic}-${options.instanceId ?? newId()}`,
+    name: `reply-${replyTopic}`,
     topics: [replyTopic],
     attempts: 1,
     maxWaitTimeInMs: 100,

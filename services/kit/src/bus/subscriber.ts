@@ -1,10 +1,11 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type { EventOf, TopicKey } from '@portcullis/schemas';
+import { topics, type EventOf, type TopicKey } from '@portcullis/schemas';
 import { describeError, PortcullisError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { EventCodec } from './schema-registry.ts';
 import type { TopicNames } from './names.ts';
 import { deadLetterRecord } from './dead-letter.ts';
+import { gatewayMetrics } from '../operability/metrics.ts';
 
 export interface DeliveredEvent<K extends TopicKey> {
   topicKey: K;
@@ -42,10 +43,16 @@ export interface SubscriptionOptions<K extends TopicKey> {
    * messages of a busy topic (a proxy waiting for its held commands' verdicts).
    */
   accept?: (message: KafkaMessage) => boolean;
+  /** How metrics and readiness name this consumer (default: the group id); stable across restarts. */
+  name?: string;
 }
 
 export interface Subscription {
   consumer: Consumer;
+  /** The consumer's name in metrics and readiness. */
+  name: string;
+  /** Why the consumer stopped for good (kafkajs crashed without restarting), or undefined while it runs. */
+  crashed(): string | undefined;
   /** Resolves once the consumer has joined its group and been assigned partitions. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -82,6 +89,17 @@ export async function startSubscription<K extends TopicKey>(options: Subscriptio
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
+  const name = options.name ?? options.groupId;
+  let crash: string | undefined;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) crash = payload.error.message;
+  });
+  // Lag after each batch: how far this consumer is from the end of the partition.
+  const lag = gatewayMetrics().consumerLag;
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const key = names.keyOf(payload.topic);
+    lag.set({ consumer: name, topic: key ? topics[key].name : payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+  });
 
   const topicNamesList = options.topics.map((k) => names.of(k));
   await consumer.connect();
@@ -140,6 +158,8 @@ export async function startSubscription<K extends TopicKey>(options: Subscriptio
 
   return {
     consumer,
+    name,
+    crashed: () => crash,
     ready,
     stop: async () => {
       await consumer.disconnect().catch(() => undefined);

@@ -1,6 +1,8 @@
 import type { CommandRequested, VerdictIssued } from '@portcullis/schemas';
 import { describeError, PortcullisError, type ErrorCode } from '../errors.ts';
 import type { CommandGate } from './ports.ts';
+import { gatewayMetrics, secondsSince } from '../operability/metrics.ts';
+import { commandRuns, commandSpan, endCommandSpan, endSpan, startSpan } from '../operability/tracing.ts';
 
 /** Why the gateway did not run a command; each proxy words it in its own protocol. */
 export class CommandRefusal extends PortcullisError {
@@ -43,11 +45,35 @@ export interface JudgeOptions {
  * every failure is a refusal (fail closed).
  */
 export async function judgeCommand(gate: CommandGate, command: CommandRequested, options: JudgeOptions): Promise<JudgeOutcome> {
+  const outcome = await judge(gate, command, options);
+  const { protocol, resource } = command;
+  const effect = outcome.run ? outcome.verdict.effect : refusalEffect(outcome.refusal);
+  gatewayMetrics().commands.inc({ protocol, resource: resource.name, effect });
+  if (outcome.run) commandRuns(command.commandId, effect);
+  else endCommandSpan(command.commandId, { effect, failure: outcome.refusal.code });
+  return outcome;
+}
+
+/** The `effect` label of a refused command: `block` for a policy block, else the refusal (`approval-denied`, `no-verdict`, …). */
+export function refusalEffect(refusal: CommandRefusal): string {
+  if (refusal.code === 'PCL_ERR_BLOCKED') return 'block';
+  return refusal.code.slice('PCL_ERR_'.length).toLowerCase().replaceAll('_', '-');
+}
+
+async function judge(gate: CommandGate, command: CommandRequested, options: JudgeOptions): Promise<JudgeOutcome> {
   const { signal } = options;
+  const metrics = gatewayMetrics();
   let verdict: VerdictIssued;
+  const startedAt = performance.now();
+  // decide: the verdict, recorded in the log with the command before it is returned.
+  const decide = startSpan('decide', commandSpan(command.commandId));
   try {
     verdict = await untilAborted(withDeadline(gate.judge(command, { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) }), options.timeoutMs + 1000, `no verdict within ${options.timeoutMs} ms`), signal);
+    metrics.decisionSeconds.observe({ protocol: command.protocol }, secondsSince(startedAt));
+    decide.setAttribute('portcullis.effect', verdict.effect);
+    endSpan(decide);
   } catch (err) {
+    endSpan(decide, describeError(err));
     if (signal?.aborted) return refused('PCL_ERR_CANCELLED', 'the caller cancelled or went away while the command was judged', { cause: err });
     return refused(codeOf(err, 'PCL_ERR_NO_VERDICT'), describeError(err), { cause: err });
   }
@@ -55,6 +81,9 @@ export async function judgeCommand(gate: CommandGate, command: CommandRequested,
     const approvalId = verdict.approvalId ?? command.commandId;
     if (options.hold === 'return') return refused('PCL_ERR_HELD', `held for approval ${approvalId}`, { verdict, approvalId });
     options.onHold?.(verdict);
+    const pending = metrics.holdsPending.labels({ protocol: command.protocol });
+    pending.inc();
+    const hold = startSpan('hold', commandSpan(command.commandId), { 'portcullis.approval_id': approvalId });
     try {
       verdict = await untilAborted(
         withDeadline(gate.awaitFinal(command.commandId, { timeoutMs: options.holdTimeoutMs, ...(signal ? { signal } : {}) }), options.holdTimeoutMs + 1000, `no decision within ${options.holdTimeoutMs} ms`),
@@ -66,6 +95,9 @@ export async function judgeCommand(gate: CommandGate, command: CommandRequested,
       void gate.cancelHold?.({ approvalId, sessionId: command.sessionId, reason }).catch(() => undefined);
       if (aborted) return refused('PCL_ERR_CANCELLED', `the caller went away while approval ${approvalId} was pending; the approval was withdrawn`, { approvalId, cause: err });
       return refused('PCL_ERR_HOLD_UNRESOLVED', describeError(err), { approvalId, cause: err });
+    } finally {
+      pending.dec();
+      endSpan(hold);
     }
     if (verdict.effect === 'block' || verdict.effect === 'hold') return refused('PCL_ERR_APPROVAL_DENIED', describeVerdict(verdict), { verdict, approvalId });
     return { run: true, verdict, approvalId };

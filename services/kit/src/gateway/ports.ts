@@ -23,6 +23,11 @@ export interface CommandGate {
   currentPolicyVersion?(): number | undefined;
   /** Withdraws a held command's approval request (ApprovalCancelled) when no one waits for it any more. */
   cancelHold?(hold: { approvalId: string; sessionId: string; reason: string }): Promise<void>;
+  /**
+   * Why the gate cannot decide now (its policy state could not be kept current), or undefined when
+   * it can. Readiness reports it; judge() refuses for the same reason.
+   */
+  unavailable?(): string | undefined;
   /** The session ended: per-session decision state (prepared statements) can go. */
   forgetSession?(sessionId: string): void;
 }

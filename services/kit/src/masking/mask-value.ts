@@ -2,6 +2,12 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Detector } from '@portcullis/schemas';
 import { ALL_DETECTORS, findSensitive } from './find-sensitive.ts';
 import { maskFinding } from './shapes.ts';
+import { gatewayMetrics } from '../operability/metrics.ts';
+
+/** The `detector` label of a whole protected value (a masked column or field), whatever its content. */
+export const FIELD_DETECTOR_LABEL = 'field';
+// Bound once: maskValue runs per result cell.
+let fieldMasked: { inc(): void } | undefined;
 
 export type ValueMaskStrategy = 'partial' | 'redact' | 'null' | 'hash';
 
@@ -29,6 +35,7 @@ export function maskValue(value: string, strategy: 'null', detectors?: readonly 
 export function maskValue(value: string, strategy: 'partial' | 'redact' | 'hash', detectors?: readonly Detector[]): string;
 export function maskValue(value: string, strategy: ValueMaskStrategy, detectors?: readonly Detector[]): string | null;
 export function maskValue(value: string, strategy: ValueMaskStrategy, _detectors: readonly Detector[] = ALL_DETECTORS): string | null {
+  (fieldMasked ??= gatewayMetrics().masked.labels({ detector: FIELD_DETECTOR_LABEL })).inc();
   switch (strategy) {
     case 'null':
       return null;

@@ -68,6 +68,11 @@ export async function connectCommandGate(options: {
       judge: remote.judge,
       awaitFinal: remote.awaitFinal,
       currentPolicyVersion: () => policyVersion,
+      // The PDP decides; this follower only tells prepared statements the version. Stale means Kafka is unreachable.
+      unavailable: () => {
+        const age = Date.now() - policies.lastFetchAt();
+        return age > options.policyStalenessMs ? `the policies topic could not be read for ${(age / 1000).toFixed(1)} s` : undefined;
+      },
       cancelHold: ({ approvalId, sessionId, reason }) => bus.publish('approvals', { type: 'ApprovalCancelled', eventId: newId(), occurredAt: nowIso(), sessionId, approvalId, reason }),
       async close() {
         await remote.close();

@@ -116,6 +116,7 @@ export async function createEdgeGate(options: EdgeGateOptions): Promise<EdgeGate
   const gate: EdgeGate = {
     policyState: () => policy,
     currentPolicyVersion: () => policy.version,
+    unavailable: stale,
 
     async judge(command, opts = {}) {
       const why = stale();
