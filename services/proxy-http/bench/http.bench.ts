@@ -156,6 +156,13 @@ http {
   const via = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/api` };
   const k8s = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/k8s` };
 
+  // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it (node --cpu-prof …), prints, exits.
+  const profile = process.env.BENCH_HTTP_PROFILE;
+  if (profile) {
+    const token = profile === '/customers' ? service : human;
+    console.log(await wrk(`${via.portcullis}${profile}`, token));
+    process.exit(0);
+  }
   const rows: { name: string; direct: Load; nginx: Load; portcullis: Load }[] = [];
   for (const [name, path, portcullisToken] of [
     ['small GET', '/small', human],
