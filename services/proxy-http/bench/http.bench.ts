@@ -121,6 +121,8 @@ async function watch(url: string, token: string): Promise<Load> {
   return { rps: NaN, p50: NaN, p99: NaN, mbps: size / time / 1e6, cpu: (cpu.user + cpu.system) / 1e6 / ((Date.now() - t0) / 1000), rss: process.memoryUsage().rss / 2 ** 20 };
 }
 
+class ProfileDone extends Error {}
+
 const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-http-'));
 const upstream = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'upstream.ts'), String(watchEvents)], { stdio: ['ignore', 'pipe', 'inherit'] });
 let nginx: ChildProcess | undefined;
@@ -156,15 +158,14 @@ http {
   const via = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/api` };
   const k8s = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/k8s` };
 
-  // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it (node --cpu-prof …), prints, exits.
+  // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it (node --cpu-prof …) and prints its figures.
   const profile = process.env.BENCH_HTTP_PROFILE;
   if (profile) {
     const token = profile === '/customers' ? service : human;
-    console.log(await wrk(`${via.portcullis}${profile}`, token));
-    process.exit(0);
+    console.log(JSON.stringify(await wrk(`${via.portcullis}${profile}`, token)));
   }
   const rows: { name: string; direct: Load; nginx: Load; portcullis: Load }[] = [];
-  for (const [name, path, portcullisToken] of [
+  for (const [name, path, portcullisToken] of profile ? [] : [
     ['small GET', '/small', human],
     ['1 MB download', '/1mb', human],
     ['JSON list of 1,000 records (masked by Portcullis)', '/customers', service],
@@ -177,6 +178,7 @@ http {
     rows.push({ name, ...r });
     console.log(`${name}: direct ${r.direct.rps.toFixed(0)}/s, nginx ${r.nginx.rps.toFixed(0)}/s, portcullis ${r.portcullis.rps.toFixed(0)}/s`);
   }
+  if (profile) throw new ProfileDone();
   const watchPath = '/api/v1/namespaces/default/pods?watch=1';
   const w = { direct: await watch(`${k8s.direct}${watchPath}`, human), nginx: await watch(`${k8s.nginx}${watchPath}`, human), portcullis: await watch(`${k8s.portcullis}${watchPath}`, human) };
 
@@ -194,6 +196,8 @@ http {
   const worst = Math.min(...rows.map((r) => r.portcullis.rps / r.nginx.rps), w.portcullis.mbps / w.nginx.mbps);
   console.log(`\nsmall GETs ${smallRatio.toFixed(2)}× nginx (target ≥ 0.5); masked JSON ${maskedMBps.toFixed(1)} MB/s (target ≥ 50)`);
   console.log(`bench:http worst ratio to nginx: ${worst.toFixed(2)}`);
+} catch (err) {
+  if (!(err instanceof ProfileDone)) throw err;
 } finally {
   await harness?.close();
   nginx?.kill('SIGQUIT');
