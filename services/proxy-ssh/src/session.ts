@@ -220,7 +220,8 @@ export class SshSession {
     const [stream, scp] = await Promise.all([
       this.openTarget(channel, command.commandId, started, (t, cb) => t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb)),
       // scp's remote end: its stdin/stdout carry files, recorded as transfers rather than a terminal stream.
-      pty ? undefined : scpInvocationOf(commandLine),
+      // Should the parser fail here (it judged this line moments ago), the channel is recorded as a stream.
+      pty ? undefined : scpInvocationOf(commandLine).catch(() => undefined),
     ]);
     if (!stream) return;
     const recorder = this.recorder(command.commandId, detectorsOf(decision.verdict));
