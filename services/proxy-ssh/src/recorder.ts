@@ -40,11 +40,13 @@ export class StreamRecorder {
   constructor(private readonly options: StreamRecorderOptions) {}
 
   output(data: Buffer): void {
+    // Past the cap nothing is decoded: a large transfer costs one comparison per chunk.
+    if (this.truncated || this.closed) return;
     this.add('o', this.out.write(data), data.length);
   }
 
   input(data: Buffer): void {
-    if (this.options.recordInput) this.add('i', this.inp.write(data), data.length);
+    if (this.options.recordInput && !this.truncated && !this.closed) this.add('i', this.inp.write(data), data.length);
   }
 
   /** A message the gateway itself showed the caller (refusals), recorded as output. */

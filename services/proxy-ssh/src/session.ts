@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, TcpipRequestInfo } from 'ssh2';
 import type { Logger } from 'pino';
-import { newId, type CommandRequested, type Detector, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
+import { newId, type CommandRequested, type Detector, type FileTransfer, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
 import { describeError, judgeCommand } from '@portcullis/kit';
 import type { SshProxyConfig } from './config.ts';
 import { SessionRecord } from '@portcullis/kit';
@@ -10,6 +10,8 @@ import type { KeyStore } from './key-store.ts';
 import { LineEditor } from './line-editor.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { StreamRecorder } from './recorder.ts';
+import { ScpTransferRecorder, scpInvocationOf } from './scp-transfer.ts';
+import { SftpTransferRecorder } from './sftp-transfer.ts';
 import { connectTarget } from './target-connector.ts';
 
 export interface EngineDeps {
@@ -215,15 +217,27 @@ export class SshSession {
     const command = this.command({ commandLine, channel: 'exec' });
     const decision = await this.decide(command, (t) => writeSafe(channel.stderr, t));
     if (!decision.run) return this.refuseChannel(channel, command.commandId, decision, started);
-    const stream = await this.openTarget(channel, command.commandId, started, (t, cb) =>
-      t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb),
-    );
+    const [stream, scp] = await Promise.all([
+      this.openTarget(channel, command.commandId, started, (t, cb) => t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb)),
+      // scp's remote end: its stdin/stdout carry files, recorded as transfers rather than a terminal stream.
+      // Should the parser fail here (it judged this line moments ago), the channel is recorded as a stream.
+      pty ? undefined : scpInvocationOf(commandLine).catch(() => undefined),
+    ]);
     if (!stream) return;
     const recorder = this.recorder(command.commandId, detectorsOf(decision.verdict));
     setActive({ stream, recorder });
-    channel.on('data', (d: Buffer) => recorder.input(d));
+    let stdout: ((d: Buffer) => void) | undefined;
+    if (scp) {
+      const transfers = new ScpTransferRecorder(scp, (t) => this.transferRecorded(command.commandId, t));
+      const [fromCaller, fromTarget] = scp.operation === 'upload' ? [transfers.data, transfers.ack] : [transfers.ack, transfers.data];
+      channel.on('data', fromCaller.bind(transfers));
+      stdout = fromTarget.bind(transfers);
+      stream.once('close', () => transfers.close());
+    } else {
+      channel.on('data', (d: Buffer) => recorder.input(d));
+    }
     channel.pipe(stream);
-    const exit = await this.relayOutput(channel, stream, recorder);
+    const exit = await this.relayOutput(channel, stream, recorder, stdout);
     this.record!.commandCompleted({ commandId: command.commandId, status: exit.code === 0 ? 'executed' : 'failed', tag: exit.tag, durationMs: Date.now() - started });
   }
 
@@ -234,7 +248,13 @@ export class SshSession {
     if (!decision.run) return this.refuseChannel(channel, command.commandId, decision, started);
     const stream = await this.openTarget(channel, command.commandId, started, (t, cb) => t.subsys(name, cb));
     if (!stream) return;
-    // SFTP is a binary protocol: the record says that it ran and how it ended, not the bytes.
+    // SFTP is a binary protocol: the record says what it did to which files (paths, sizes, digests), not the bytes.
+    if (name === 'sftp') {
+      const transfers = new SftpTransferRecorder((t) => this.transferRecorded(command.commandId, t));
+      channel.on('data', (d: Buffer) => transfers.fromCaller(d));
+      stream.on('data', (d: Buffer) => transfers.fromTarget(d));
+      stream.once('close', () => transfers.close());
+    }
     channel.pipe(stream);
     const exit = await this.relayOutput(channel, stream, undefined);
     this.record!.commandCompleted({ commandId: command.commandId, status: exit.code === 0 || exit.code === undefined ? 'executed' : 'failed', tag: exit.tag, durationMs: Date.now() - started });
@@ -339,15 +359,14 @@ export class SshSession {
    * recorder; then exit-status / exit-signal (RFC 4254 §6.10) and close.
    * Ends are not piped: the exit status must go out before the channel's EOF+close.
    */
-  private relayOutput(channel: ServerChannel, stream: ClientChannel, recorder: StreamRecorder | undefined): Promise<{ code?: number; tag?: string }> {
+  private relayOutput(channel: ServerChannel, stream: ClientChannel, recorder: StreamRecorder | undefined, stdout?: (d: Buffer) => void): Promise<{ code?: number; tag?: string }> {
     let exit: { code?: number; signal?: string; dump?: boolean; desc?: string } = {};
     stream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
       exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', dump: !!dump, desc: desc ?? '' };
     });
-    if (recorder) {
-      stream.on('data', (d: Buffer) => recorder.output(d));
-      stream.stderr.on('data', (d: Buffer) => recorder.output(d));
-    }
+    if (stdout) stream.on('data', stdout);
+    else if (recorder) stream.on('data', (d: Buffer) => recorder.output(d));
+    if (recorder) stream.stderr.on('data', (d: Buffer) => recorder.output(d));
     stream.pipe(channel, { end: false });
     stream.stderr.pipe(channel.stderr, { end: false });
     channel.on('close', () => stream.close());
@@ -366,6 +385,10 @@ export class SshSession {
         })();
       });
     });
+  }
+
+  private transferRecorded(commandId: string, transfer: FileTransfer): void {
+    this.record!.outputRecorded({ commandId, format: 'transfer', transfer, truncated: false });
   }
 
   private recorder(commandId: string | undefined, detectors: readonly Detector[]): StreamRecorder {

@@ -75,11 +75,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The real bus, the real PDP in-process and the proxy on 127.0.0.1, with the given upstreams. */
-export async function startHarness(upstreams: { api: string; k8s: string }, env: NodeJS.ProcessEnv): Promise<Harness> {
+/** The real bus, the real PDP in-process and the proxy on 127.0.0.1, with the given upstreams; `policy`: the document to publish (TEST_POLICY unless told). */
+export async function startHarness(upstreams: { api: string; k8s: string }, env: NodeJS.ProcessEnv, options: { policy?: string } = {}): Promise<Harness> {
   const bus = createTestBus('proxy-http', { partitions: 1 });
   await bus.connect();
-  const published = await publishPolicy({ bus, yamlText: TEST_POLICY, fileName: 'test-policy.yaml' });
+  const published = await publishPolicy({ bus, yamlText: options.policy ?? TEST_POLICY, fileName: 'test-policy.yaml' });
   if (!published.ok) throw new Error(`policy refused: ${JSON.stringify(published)}`);
   const pdp = await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` });
   // The proxy decides at the edge (the default), as in production.

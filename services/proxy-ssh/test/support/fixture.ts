@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
-import { newId, nowIso, type SessionTopicEvent } from '@portcullis/schemas';
+import { newId, nowIso, type CommandRequested, type SessionTopicEvent } from '@portcullis/schemas';
 import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
 import { createSshProxy, parseSshProxyConfig, type SshProxy } from '../../src/index.ts';
@@ -55,6 +55,8 @@ export interface Fixture {
   keysPort: number;
   dir: string;
   sessionEvents: SessionTopicEvent[];
+  /** The CommandRequested events read back from the commands topic so far. */
+  commandEvents(): CommandRequested[];
   /** The approvals service and its API (http://127.0.0.1:<port>). */
   approvals: ApprovalsService;
   grant(approvalId: string): Promise<void>;
@@ -77,11 +79,15 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
   const { gate, sink } = await connectCommandGate({ bus, logger: silentLogger(), decision: 'edge', service: 'proxy-ssh-test', verdictTimeoutMs: 20_000, policyStalenessMs: 10_000 });
   const approvals = await startApprovalsService({ bus, logger: silentLogger(), verifier: createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] }), port: 0 });
   const sessionEvents: SessionTopicEvent[] = [];
+  const commands: CommandRequested[] = [];
   const reader = await bus.subscribe({
     groupId: `${bus.names.namespace}-reader`,
-    topics: ['sessionEvents'],
+    topics: ['sessionEvents', 'commands'],
     fromBeginning: true,
-    handler: async ({ event }) => void sessionEvents.push(event),
+    handler: async ({ event }) => {
+      if (event.type === 'CommandRequested') commands.push(event);
+      else sessionEvents.push(event);
+    },
   });
   await reader.ready;
   const config = parseSshProxyConfig({
@@ -112,6 +118,7 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
   const { port: keysPort } = await proxy.keysApi.listen(0, '127.0.0.1');
   return {
     bus, sshd, proxy, port, keysPort, dir, sessionEvents, approvals,
+    commandEvents: () => commands,
     async grant(approvalId) {
       await bus.publish('approvals', { type: 'ApprovalGranted', eventId: newId(), occurredAt: nowIso(), sessionId: 'approvals-test', approvalId, approvers: ['bob'] });
     },
