@@ -66,8 +66,12 @@ export async function startSshGateway({ bus, resources = (sshd) => [sshdResource
   };
 }
 
-/** The arguments and environment for the OpenSSH client through the gateway, with a token through SSH_ASKPASS (a script that prints it from the environment) or a key. */
-export function sshInvocation(g: Pick<SshGateway, 'port' | 'dir'>, login: string, args: string[], options: { token?: string; key?: string } = {}): { args: string[]; env: NodeJS.ProcessEnv } {
+/**
+ * The arguments and environment for the OpenSSH client through the gateway, with a token through
+ * SSH_ASKPASS (a script that prints it from the environment) or a key; `clientOptions` go before
+ * the destination (`-tt` for a terminal).
+ */
+export function sshInvocation(g: Pick<SshGateway, 'port' | 'dir'>, login: string, args: string[], options: { token?: string; key?: string; clientOptions?: string[] } = {}): { args: string[]; env: NodeJS.ProcessEnv } {
   const askpass = join(g.dir, 'askpass.sh');
   writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$PORTCULLIS_TEST_TOKEN"\n');
   chmodSync(askpass, 0o700);
@@ -75,7 +79,7 @@ export function sshInvocation(g: Pick<SshGateway, 'port' | 'dir'>, login: string
     ? ['-i', options.key, '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey']
     : ['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password'];
   return {
-    args: ['-p', String(g.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=INFO', '-o', 'NumberOfPasswordPrompts=1', ...auth, `${login}@127.0.0.1`, ...args],
+    args: ['-p', String(g.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=INFO', '-o', 'NumberOfPasswordPrompts=1', ...auth, ...(options.clientOptions ?? []), `${login}@127.0.0.1`, ...args],
     env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0', PORTCULLIS_TEST_TOKEN: options.token ?? '' },
   };
 }
