@@ -356,7 +356,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
       const shown = (what: string, test: () => boolean) => eventually(what, () => test() || undefined, 20_000).catch((err: Error) => {
         throw new Error(`${err.message}; the terminal showed: ${JSON.stringify(screen.slice(-800))}`);
       });
-      await shown('a prompt', () => screen.length > 0);
+      await shown('a prompt', () => /[#$] $/.test(screen));
       child.stdin.write(`cat ${motd}\r`);
       // The command line names the file, not its content: the marker on screen is the output.
       await shown('the file', () => screen.includes(marker));
