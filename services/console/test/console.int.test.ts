@@ -35,6 +35,7 @@ import { startApprovalsService, type ApprovalsService } from '@portcullis/approv
 import { buildApp as buildQueryApp, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes, startReplayProjection } from '@portcullis/replay-projection';
 import { sshInvocation, sshdResource, startSshGateway, type SshGateway } from '@portcullis/proxy-ssh/test-support';
+import { kubectl, startKubernetesGateway, type KubernetesGateway } from '@portcullis/proxy-http/test-support';
 import { createPool, followTopic, schemaIdent } from '@portcullis/kit';
 import { buildConsoleApp, createOidcClient, WEB_DIST } from '../src/server/index.ts';
 
@@ -59,6 +60,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
   let db: TestDatabase;
   let gateway: PostgresGateway;
   let ssh: SshGateway;
+  let cluster: KubernetesGateway;
   let approvals: ApprovalsService;
   let consoleUrl: string;
   let browser: BrowserContext;
@@ -107,6 +109,8 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     cleanup.push(() => gateway.close());
     ssh = await startSshGateway({ bus, issuer, resources: (sshd) => [sshdResource(sshd, 'web-1', ['staging'])] });
     cleanup.push(() => ssh.close());
+    cluster = await startKubernetesGateway({ bus, issuer, resource: 'k8s-prod' });
+    cleanup.push(() => cluster.close());
 
     const pool = createPool(postgresUrl('portcullis'), 4);
     cleanup.push(async () => {
@@ -296,6 +300,32 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     });
     await shot('session-ssh');
     await accessible('SSH session');
+
+    // An HTTP session: kubectl through the HTTP proxy; the session page shows the request and the recorded response.
+    // --raw takes the path from the host on, past the kubeconfig's /r/<resource> prefix.
+    const pod = await kubectl(cluster, ['get', '--raw', '/r/k8s-prod/api/v1/namespaces/default/pods/web-1'], await issueServiceToken(oidc.issuer, 'llm-agent'));
+    assert.equal(pod.code, 0, pod.stderr);
+    await page.getByRole('link', { name: 'Sessions', exact: true }).click();
+    await page.getByLabel('Protocol').selectOption('http');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/protocol=http/);
+    // kubectl makes more than the one request (each HTTP request is a session of its own): open the one for the pod.
+    const podRequest = 'GET /api/v1/namespaces/default/pods/web-1';
+    await eventually('the HTTP session of the pod listed and opened', async () => {
+      await page.goto(`${consoleUrl}/sessions?protocol=http`);
+      await page.locator('tbody tr').first().waitFor({ timeout: 5000 }).catch(() => undefined);
+      const links = await page.locator('tbody tr a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+      for (const href of links) {
+        await page.goto(href);
+        if (await page.getByText(podRequest).first().waitFor({ timeout: 5000 }).then(() => true, () => false)) return true;
+      }
+      return undefined;
+    }, 30_000);
+    const response = page.locator('.http-response');
+    await response.waitFor();
+    assert.match(await response.innerText(), /Response 200[\s\S]*"name":\s*"web-1"/);
+    await shot('session-http');
+    await accessible('HTTP session');
 
     await page.getByRole('link', { name: 'Policy' }).click();
     await page.getByText('automation-no-destructive').first().waitFor();
