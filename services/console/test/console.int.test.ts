@@ -236,7 +236,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     noConsoleErrors();
   });
 
-  it('carol filters sessions, replays the held one with its grant, sees masked rows and the integrity badge, plays an SSH recording, and the playground blocks a DROP for llm-agent', async () => {
+  it('carol filters sessions, replays the held one with its grant, sees masked rows and the integrity badge, plays a live SSH session, sees an HTTP response, and the playground blocks a DROP for llm-agent', async () => {
     await logIn('carol');
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.getByLabel('Identity').fill('ci-deploy');
