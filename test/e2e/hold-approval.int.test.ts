@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { createIdentityVerifier, createTestBus, eventually, silentLogger, type Bus } from '@portcullis/kit';
-import { issueHumanToken, issueServiceToken, postgresConnection } from '@portcullis/infra';
+import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
+import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
@@ -21,26 +20,15 @@ const issuer = 'http://127.0.0.1:9400';
 const policy = readFileSync(fileURLToPath(new URL('../../policies/examples/automation-access.yaml', import.meta.url)), 'utf8');
 
 describe('held statements through psql, decided by approvers through the approvals API', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const role = `pcl_hold_${suffix}`;
-  const envVar = `PCL_HOLD_PW_${suffix.toUpperCase()}`;
-  let admin: pg.Client;
+  let db: TestDatabase;
   let bus: Bus;
   let pdp: PolicyDecisionService;
   let gateway: PostgresGateway;
   let approvals: ApprovalsService;
 
   before(async () => {
-    const c = postgresConnection();
-    admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
-    await admin.connect();
-    process.env[envVar] = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${process.env[envVar]}'`);
-    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
-    await admin.query(`ALTER ROLE ${role} IN DATABASE demo SET search_path = ${role}`);
-    await admin.query(`CREATE TABLE ${role}.orders (id int primary key, status text)`);
-    await admin.query(`INSERT INTO ${role}.orders VALUES (1, 'stale'), (2, 'stale'), (3, 'stale')`);
-    await admin.query(`ALTER TABLE ${role}.orders OWNER TO ${role}`);
+    db = await createTestDatabase('hold', 'orders-prod');
+    await db.table('orders (id int primary key, status text)', "(1, 'stale'), (2, 'stale'), (3, 'stale')");
 
     bus = createTestBus('hold-e2e', { partitions: 3 });
     await bus.connect();
@@ -49,7 +37,7 @@ describe('held statements through psql, decided by approvers through the approva
     const verifier = createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] });
     approvals = await startApprovalsService({ bus, logger: silentLogger(), verifier, port: 0 });
     const config = parseProxyConfig({
-      resources: [{ name: 'orders-prod', protocol: 'postgres', tags: ['production'], target: { host: c.host, port: c.port, database: 'demo', user: role, tls: 'disable' }, credential: { env: envVar } }],
+      resources: [{ ...db.resource, tags: ['production'] }],
       listen: { host: '127.0.0.1', port: 0 },
       verdictTimeoutMs: 15_000,
     });
@@ -60,9 +48,7 @@ describe('held statements through psql, decided by approvers through the approva
     await approvals?.stop();
     await pdp?.stop();
     await bus?.disconnect();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
-    await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-    await admin?.end();
+    await db?.drop();
   });
 
   function psql(user: string, token: string, sql: string): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; child: ChildProcess; stderr: () => string } {
@@ -105,7 +91,7 @@ describe('held statements through psql, decided by approvers through the approva
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'DELETE 1');
-    const rows = await admin.query(`SELECT id FROM ${role}.orders ORDER BY id`);
+    const rows = await db.admin(`SELECT id FROM ${db.schema}.orders ORDER BY id`);
     assert.deepEqual(rows.rows.map((x) => x.id), [2, 3]);
   });
 
@@ -131,7 +117,7 @@ describe('held statements through psql, decided by approvers through the approva
     const r = await run.done;
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ERROR: .*denied.*not during the freeze/);
-    const rows = await admin.query(`SELECT id FROM ${role}.orders WHERE id = 2`);
+    const rows = await db.admin(`SELECT id FROM ${db.schema}.orders WHERE id = 2`);
     assert.equal(rows.rowCount, 1);
     const again = await api(`/approvals/${approvalId}/grant`, dave, {});
     assert.equal(again.status, 409);
@@ -148,7 +134,7 @@ describe('held statements through psql, decided by approvers through the approva
       return r.json.status === 'cancelled' ? r : undefined;
     }, 20_000);
     assert.equal(cancelled.json.status, 'cancelled');
-    const rows = await admin.query(`SELECT id FROM ${role}.orders WHERE id = 3`);
+    const rows = await db.admin(`SELECT id FROM ${db.schema}.orders WHERE id = 3`);
     assert.equal(rows.rowCount, 1);
   });
 });

@@ -54,6 +54,13 @@ export class CraftedSession {
     });
   }
 
+  httpResponse(command: CommandRequested, text: string, truncated = false) {
+    return this.chain.next({
+      type: 'OutputRecorded' as const, eventId: newId(), occurredAt: tick(), sessionId: this.sessionId, commandId: command.commandId,
+      format: 'http' as const, text, truncated,
+    });
+  }
+
   closed() {
     return this.chain.next({ type: 'SessionClosed' as const, eventId: newId(), occurredAt: tick(), sessionId: this.sessionId, durationMs: 5000, reason: 'client disconnected' });
   }

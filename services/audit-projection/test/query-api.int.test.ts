@@ -87,6 +87,11 @@ test('sessions: filters, detail with commands in order, integrity explained, 404
   const blocked = await get('/sessions?hadBlocked=true');
   assert.deepEqual(blocked.body.items.map((s: { sessionId: string }) => s.sessionId), [ci.sessionId]);
   assert.equal(blocked.body.items[0].blockedOrHeldCount, 2);
+  for (const effect of ['mask', 'block', 'hold']) {
+    assert.deepEqual((await get(`/sessions?effect=${effect}`)).body.items.map((s: { sessionId: string }) => s.sessionId), [ci.sessionId], effect);
+  }
+  assert.ok(!(await get('/sessions?effect=allow')).body.items.some((s: { sessionId: string }) => s.sessionId === ci.sessionId));
+  assert.equal((await get('/sessions?effect=maybe')).status, 400);
   assert.equal((await get('/sessions?identity=alice&protocol=postgres')).body.items.length, 1);
   assert.equal((await get('/sessions?integrity=gap')).body.items.length, 0);
   assert.equal((await get('/sessions?from=2099-01-01T00:00:00Z')).body.items.length, 0);

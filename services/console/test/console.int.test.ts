@@ -4,37 +4,39 @@
  * the PostgreSQL proxy with psql, the approvals service, the audit and replay
  * projections and the query API, and the console serving its built app.
  *
- *  - alice logs in, sees a held DELETE from psql in her inbox, approves it
- *    with a comment, and psql completes;
+ *  - alice logs in, sees a held UPDATE from psql in her inbox, approves it
+ *    with a comment, and psql prints UPDATE 1;
  *  - carol (auditor) filters sessions by identity, opens the session, sees the
  *    grant with its comment, masked rows in the SQL transcript and the
- *    integrity badge; an SSH recording plays in asciinema-player; the policy
- *    playground blocks a DROP for llm-agent;
+ *    integrity badge; an interactive session of the OpenSSH client through
+ *    the SSH proxy plays in asciinema-player; the policy playground blocks a
+ *    DROP for llm-agent;
  *  - bob (not an auditor) gets no Sessions page and a 403 from its API.
  * Screenshots of each page go to services/console/test-output/.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import axe from 'axe-core';
-import { createIdentityVerifier, createTestBus, eventually, silentLogger, type Bus } from '@portcullis/kit';
-import { devPassword, issueServiceToken, postgresConnection, postgresUrl, startOidcProvider, type OidcProviderHandle } from '@portcullis/infra';
+import { createIdentityVerifier, createTestBus, eventually, silentLogger } from '@portcullis/kit';
+import { devPassword, issueServiceToken, postgresUrl, startOidcProvider, type OidcProviderHandle } from '@portcullis/infra';
+import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 import { publishPolicy, startPolicyDecisionService, evolvePolicyState, initialPolicyState, type PolicyDecisionService, type PolicyState } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
 import { buildApp as buildQueryApp, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes, startReplayProjection } from '@portcullis/replay-projection';
+import { sshInvocation, sshdResource, startSshGateway, type SshGateway } from '@portcullis/proxy-ssh/test-support';
+import { kubectl, startKubernetesGateway, type KubernetesGateway } from '@portcullis/proxy-http/test-support';
 import { createPool, followTopic, schemaIdent } from '@portcullis/kit';
-import { newId, SessionChain } from '@portcullis/schemas';
 import { buildConsoleApp, createOidcClient, WEB_DIST } from '../src/server/index.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,15 +53,14 @@ async function freePort(): Promise<number> {
 
 describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed` : !existsSync(join(WEB_DIST, 'index.html')) ? 'the console is not built (npm run build -w @portcullis/console)' : false }, () => {
   const suffix = randomBytes(4).toString('hex');
-  const role = `pcl_console_${suffix}`;
-  const envVar = `PCL_CONSOLE_PW_${suffix.toUpperCase()}`;
   const auditSchema = `t_console_audit_${suffix}`;
   const replaySchema = `t_console_replay_${suffix}`;
   const cleanup: (() => Promise<unknown>)[] = [];
   let oidc: OidcProviderHandle;
-  let admin: pg.Client;
-  let bus: Bus;
+  let db: TestDatabase;
   let gateway: PostgresGateway;
+  let ssh: SshGateway;
+  let cluster: KubernetesGateway;
   let approvals: ApprovalsService;
   let consoleUrl: string;
   let browser: BrowserContext;
@@ -84,26 +85,12 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     cleanup.push(() => rm(profile, { recursive: true, force: true }));
     const verifier = createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] });
 
-    const c = postgresConnection();
-    admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
-    await admin.connect();
-    process.env[envVar] = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${process.env[envVar]}'`);
-    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
-    await admin.query(`ALTER ROLE ${role} IN DATABASE demo SET search_path = ${role}`);
-    await admin.query(`CREATE TABLE ${role}.orders (id int primary key, status text)`);
-    await admin.query(`INSERT INTO ${role}.orders VALUES (1, 'stale'), (2, 'open')`);
-    await admin.query(`CREATE TABLE ${role}.customers (id int primary key, name text, email text)`);
-    await admin.query(`INSERT INTO ${role}.customers VALUES (1, 'Jane Roe', 'jane.roe@example.com')`);
-    await admin.query(`ALTER TABLE ${role}.orders OWNER TO ${role}`);
-    await admin.query(`ALTER TABLE ${role}.customers OWNER TO ${role}`);
-    cleanup.push(async () => {
-      await admin.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
-      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-      await admin.end();
-    });
+    db = await createTestDatabase('console', 'orders-prod');
+    cleanup.push(() => db.drop());
+    await db.table('orders (id int primary key, status text)', "(1, 'stale'), (2, 'open')");
+    await db.table('customers (id int primary key, name text, email text)', "(1, 'Jane Roe', 'jane.roe@example.com')");
 
-    bus = createTestBus('console-e2e', { partitions: 1 });
+    const bus = createTestBus('console-e2e', { partitions: 1 });
     await bus.connect();
     cleanup.push(() => bus.disconnect());
     assert.ok((await publishPolicy({ bus, yamlText: policy, fileName: 'automation-access.yaml' })).ok);
@@ -113,13 +100,17 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     cleanup.push(() => approvals.stop());
     gateway = await startPostgresGateway({
       config: parseProxyConfig({
-        resources: [{ name: 'orders-prod', protocol: 'postgres', tags: ['production'], target: { host: c.host, port: c.port, database: 'demo', user: role, tls: 'disable' }, credential: { env: envVar } }],
+        resources: [{ ...db.resource, tags: ['production'] }],
         listen: { host: '127.0.0.1', port: 0 },
         verdictTimeoutMs: 60_000,
       }),
       bus, logger: silentLogger(), issuer, port: 0,
     });
     cleanup.push(() => gateway.close());
+    ssh = await startSshGateway({ bus, issuer, resources: (sshd) => [sshdResource(sshd, 'web-1', ['staging'])] });
+    cleanup.push(() => ssh.close());
+    cluster = await startKubernetesGateway({ bus, issuer, resource: 'k8s-prod' });
+    cleanup.push(() => cluster.close());
 
     const pool = createPool(postgresUrl('portcullis'), 4);
     cleanup.push(async () => {
@@ -214,7 +205,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
 
   let heldSessionCommand = '';
 
-  it('alice approves a held DELETE from psql in her inbox, with a comment, and psql completes', async () => {
+  it('alice approves a held UPDATE from psql in her inbox, with a comment, and psql prints UPDATE 1', async () => {
     const ci = await issueServiceToken(oidc.issuer, 'ci-deploy');
     // A read first, in its own session: masked rows for the transcript below.
     const read = await psql('SELECT name, email FROM customers', ci).done;
@@ -222,7 +213,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     assert.doesNotMatch(read.stdout, /jane\.roe@example\.com/);
 
     await logIn('alice');
-    heldSessionCommand = 'DELETE FROM orders WHERE id = 1';
+    heldSessionCommand = "UPDATE orders SET status = 'refunded' WHERE id = 1";
     const run = psql(heldSessionCommand, ci);
     await eventually('the hold notice', () => /for approval [0-9a-f-]{36}/.test(run.stderr()) || undefined, 30_000);
     const card = page.getByRole('article', { name: /Approval for ci-deploy on orders-prod/ });
@@ -237,15 +228,15 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await card.getByRole('button', { name: 'Approve' }).click();
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'DELETE 1');
-    const rows = await admin.query(`SELECT id FROM ${role}.orders ORDER BY id`);
-    assert.deepEqual(rows.rows.map((x) => x.id), [2]);
+    assert.equal(r.stdout.trim(), 'UPDATE 1');
+    const rows = await db.admin(`SELECT id, status FROM ${db.schema}.orders ORDER BY id`);
+    assert.deepEqual(rows.rows.map((x) => `${x.id} ${x.status}`), ['1 refunded', '2 open']);
     await page.getByText('Nothing is waiting for a decision.').waitFor();
     await logOut();
     noConsoleErrors();
   });
 
-  it('carol filters sessions, replays the held one with its grant, sees masked rows and the integrity badge, plays an SSH recording, and the playground blocks a DROP for llm-agent', async () => {
+  it('carol filters sessions, replays the held one with its grant, sees masked rows and the integrity badge, plays a live SSH session, sees an HTTP response, and the playground blocks a DROP for llm-agent', async () => {
     await logIn('carol');
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.getByLabel('Identity').fill('ci-deploy');
@@ -282,16 +273,59 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await shot('session-masked');
     await accessible('session');
 
-    // An SSH session's terminal recording plays in asciinema-player.
-    const sshId = await publishSshRecording(bus, oidc.issuer);
-    await eventually('the SSH session in the audit', async () => {
-      await page.goto(`${consoleUrl}/sessions/${sshId}`);
-      return (await page.locator('.terminal').count()) > 0 || undefined;
+    // A live interactive session through the SSH proxy (the OpenSSH client with a terminal) plays in asciinema-player.
+    const marker = `deploy finished ${suffix}`;
+    await sshTerminalSession(await issueServiceToken(oidc.issuer, 'llm-agent'), marker);
+    await page.getByRole('link', { name: 'Sessions', exact: true }).click();
+    await page.getByLabel('Identity').fill('llm-agent');
+    await page.getByLabel('Protocol').selectOption('ssh');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/protocol=ssh/);
+    await eventually('the SSH session listed', async () => {
+      await page.reload();
+      return (await page.locator('tbody tr').count()) === 1 || undefined;
     }, 20_000);
+    assert.match(await page.locator('tbody').innerText(), /web-1/);
+    await page.locator('tbody tr').first().getByRole('link').click();
+    await page.getByText(`cat ${motd}`).first().waitFor();
     await page.locator('.ap-player').waitFor();
     await page.locator('.ap-player').click();
-    await eventually('the recording played', async () => (/deploy finished/.test(await page.locator('.terminal').innerText()) ? true : undefined), 10_000);
+    let played = '';
+    await eventually('the recording played', async () => {
+      played = await page.locator('.terminal').innerText();
+      return played.includes(marker) && /blocked by rule ssh-destructive/.test(played) ? true : undefined;
+    }, 30_000).catch(async (err: Error) => {
+      await shot('failed-ssh-replay');
+      throw new Error(`${err.message}; the player showed: ${JSON.stringify(played)}`, { cause: err });
+    });
     await shot('session-ssh');
+    await accessible('SSH session');
+
+    // An HTTP session: kubectl through the HTTP proxy; the session page shows the request and the recorded response.
+    // --raw takes the path from the host on, past the kubeconfig's /r/<resource> prefix.
+    const pod = await kubectl(cluster, ['get', '--raw', '/r/k8s-prod/api/v1/namespaces/default/pods/web-1'], await issueServiceToken(oidc.issuer, 'llm-agent'));
+    assert.equal(pod.code, 0, pod.stderr);
+    await page.getByRole('link', { name: 'Sessions', exact: true }).click();
+    await page.getByLabel('Protocol').selectOption('http');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/protocol=http/);
+    // kubectl makes more than the one request (each HTTP request is a session of its own): open the one for the pod.
+    const podRequest = 'GET /api/v1/namespaces/default/pods/web-1';
+    await eventually('the HTTP session of the pod listed and opened', async () => {
+      await page.goto(`${consoleUrl}/sessions?protocol=http`);
+      await page.locator('tbody tr').first().waitFor({ timeout: 5000 }).catch(() => undefined);
+      const links = await page.locator('tbody tr a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+      for (const href of links) {
+        await page.goto(href);
+        if (await page.getByText(podRequest).first().waitFor({ timeout: 5000 }).then(() => true, () => false)) return true;
+      }
+      return undefined;
+    }, 30_000);
+    const response = page.locator('.http-response');
+    await response.waitFor();
+    assert.match(await response.innerText(), /Response 200[\s\S]*"name":\s*"web-1"/);
+    await shot('session-http');
+    await accessible('HTTP session');
 
     await page.getByRole('link', { name: 'Policy' }).click();
     await page.getByText('automation-no-destructive').first().waitFor();
@@ -331,18 +365,39 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await logOut();
     noConsoleErrors();
   });
-});
+  /** The file the SSH session reads on the target (the test sshd runs on this machine). */
+  const motd = join(tmpdir(), `portcullis-console-motd-${suffix}`);
+  after(() => rm(motd, { force: true }));
 
-/** An SSH session as the SSH proxy records it (SessionOpened, stream output, SessionClosed), published on the bus. */
-async function publishSshRecording(bus: Bus, issuer: string): Promise<string> {
-  const chain = new SessionChain();
-  const sessionId = `s-${newId()}`;
-  const start = Date.now() - 5000;
-  const at = (s: number) => new Date(start + s * 1000).toISOString();
-  const identity = { subject: 'ci-deploy', issuer, kind: 'service' as const, groups: ['ci'] };
-  const env = (n: number) => ({ eventId: newId(), occurredAt: at(n), sessionId });
-  await bus.publish('sessionEvents', chain.next({ type: 'SessionOpened' as const, ...env(0), identity, resource: { name: 'web-1', kind: 'ssh' as const, tags: [] }, protocol: 'ssh' as const, clientAddress: '127.0.0.1:5001' }) as never);
-  await bus.publish('sessionEvents', chain.next({ type: 'OutputRecorded' as const, ...env(1), format: 'stream' as const, stream: [[0.1, 'o', '$ '], [0.3, 'i', './deploy.sh\r'], [0.5, 'o', 'deploy finished\r\n$ ']], truncated: false }) as never);
-  await bus.publish('sessionEvents', chain.next({ type: 'SessionClosed' as const, ...env(2), reason: 'client', durationMs: 2000 }) as never);
-  return sessionId;
-}
+  /**
+   * An interactive session of the OpenSSH client with a terminal (`ssh -tt`) through the SSH proxy:
+   * one line that runs (cat of a file holding `marker`), one the policy blocks (rm), then Ctrl-D.
+   * Each line is typed once the previous one answered, as a person would.
+   */
+  async function sshTerminalSession(token: string, marker: string): Promise<void> {
+    writeFileSync(motd, `${marker}\n`);
+    const invocation = sshInvocation(ssh, 'root@web-1', [], { token, clientOptions: ['-tt'] });
+    const child = spawn('ssh', invocation.args, { env: invocation.env });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (screen += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const shown = (what: string, test: () => boolean) => eventually(what, () => test() || undefined, 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the terminal showed: ${JSON.stringify(screen.slice(-800))}`);
+      });
+      await shown('a prompt', () => /[#$] $/.test(screen));
+      child.stdin.write(`cat ${motd}\r`);
+      // The command line names the file, not its content: the marker on screen is the output.
+      await shown('the file', () => screen.includes(marker));
+      child.stdin.write('rm -rf /tmp/portcullis-console-nothing\r');
+      await shown('the refusal', () => /blocked by rule ssh-destructive/.test(screen));
+      // Ctrl-D on an empty line: the shell ends (`exit` is a program the example policy does not name).
+      child.stdin.write('\x04');
+      const code = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 20_000))]);
+      assert.equal(code, 0, `the session ended: ${JSON.stringify(screen.slice(-800))}`);
+    } finally {
+      child.kill();
+    }
+  }
+});

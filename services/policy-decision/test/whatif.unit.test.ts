@@ -11,7 +11,7 @@ import { failingTransitions, parseTransitionList, type WhatIfReport } from '../s
 import { evaluate } from '../src/evaluate.ts';
 import { emptySqlSession, type SqlSessionState } from '../src/analysis/sql.ts';
 import type { PolicyState } from '../src/policy/state.ts';
-import { givenPolicy, human, service, sql } from './given.ts';
+import { command, givenPolicy, human, service, sql } from './given.ts';
 import { allowAllMasked, readOnlyAutomation } from './policies.ts';
 
 let n = 0;
@@ -47,8 +47,13 @@ async function recorded(live: PolicyState, commands: CommandRequested[]): Promis
 
 const at = (text: string, over: Partial<CommandRequested> = {}): CommandRequested => sql(text, { commandId: id(), eventId: id(), ...over });
 
-async function whatIf(draft: PolicyState, history: { command: CommandRequested; verdict: VerdictIssued }[], opts: { verdictsFirst?: boolean; filter?: WhatIfFilter; extraVerdicts?: VerdictIssued[] } = {}): Promise<WhatIfReport> {
-  const w = createWhatIf({ draft, ...(opts.filter ? { filter: opts.filter } : {}) });
+async function whatIf(draft: PolicyState, history: { command: CommandRequested; verdict: VerdictIssued }[], opts: { verdictsFirst?: boolean; filter?: WhatIfFilter; extraVerdicts?: VerdictIssued[]; uncached?: boolean; examples?: number } = {}): Promise<WhatIfReport> {
+  const w = createWhatIf({
+    draft,
+    ...(opts.filter ? { filter: opts.filter } : {}),
+    ...(opts.uncached ? { analysisCacheSize: 0, decisionCacheSize: 0 } : {}),
+    ...(opts.examples ? { examplesPerTransition: opts.examples } : {}),
+  });
   if (opts.verdictsFirst) for (const h of history) w.onVerdict(h.verdict);
   for (const h of history) {
     await w.onCommand(h.command);
@@ -157,5 +162,35 @@ describe('policy what-if', () => {
     assert.ok(any.ok);
     assert.deepEqual(failingTransitions(report, any.patterns), []);
     assert.deepEqual(parseTransitionList('allow->maybe'), { ok: false, error: '"allow->maybe" is not a transition: write FROM->TO with allow, mask, block, hold or *' });
+  });
+
+  it('reusing analyses and decisions across a history does not change the report, literals that matter included', async () => {
+    // Literal-varying statements (the same decision), literals that change the class (WHERE 1 = 1 is unbounded),
+    // statements that fall to the default (the reason quotes each one's own text), masks, prepared statements,
+    // shell lines and Kubernetes requests, by two identities.
+    const commands: CommandRequested[] = [];
+    for (let i = 0; i < 40; i++) {
+      const session = { sessionId: `s-${i % 3}` };
+      const who = i % 4 === 0 ? { identity: { ...service, subject: 'reporter', groups: ['reports'] } } : {};
+      commands.push(
+        at(`SELECT email, card_number FROM customers WHERE id = ${i}`, { ...session, ...who }),
+        at(`UPDATE orders SET status = 'shipped' WHERE ${i % 2} = 1`, session),
+        at(`LISTEN channel_${i % 7}`, session),
+        at(i % 5 === 0 ? `PREPARE q${i % 3} AS SELECT ${i}` : `EXECUTE q${i % 3}`, session),
+        command({ kind: 'shell', commandLine: i % 2 ? 'uptime' : `rm -rf /tmp/x${i % 3}`, channel: 'exec' }, { commandId: id(), eventId: id(), ...session }),
+        command({ kind: 'http', method: i % 3 ? 'GET' : 'DELETE', path: `/api/v1/namespaces/default/pods/web-${i % 4}`, query: '', headers: {}, bodySize: 0 }, { commandId: id(), eventId: id(), ...session }),
+      );
+    }
+    const live = givenPolicy(allowAllMasked);
+    const history = await recorded(live, commands);
+    const draft = givenPolicy(readOnlyAutomation);
+    const cached = await whatIf(draft, history, { examples: 1000 });
+    const uncached = await whatIf(draft, history, { examples: 1000, uncached: true });
+    assert.deepEqual(cached, uncached);
+    const quoted = cached.transitions.flatMap((t) => t.examples).filter((e) => e.command.startsWith('LISTEN'));
+    assert.ok(quoted.length > 7, 'every LISTEN is an example');
+    for (const e of quoted) assert.deepEqual(e.draft.reasons, [`no rule allows "${e.command}"; the default is block`]);
+    const updates = cached.transitions.flatMap((t) => t.examples).filter((e) => e.command.startsWith('UPDATE'));
+    assert.deepEqual(new Set(updates.map((e) => `${e.command} ${e.draft.effect}`)), new Set(["UPDATE orders SET status = 'shipped' WHERE 1 = 1 block", "UPDATE orders SET status = 'shipped' WHERE 0 = 1 hold"]));
   });
 });

@@ -9,6 +9,7 @@ import { eventually } from '@portcullis/kit';
 import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
 import { ISSUER, startHarness, type Harness } from './support/harness.ts';
 import { startApiUpstream, startFakeKubernetes } from './support/upstreams.ts';
+import { kubectl as runKubectl } from './support/kubernetes-gateway.ts';
 
 const run = promisify(execFile);
 const apiToken = randomBytes(24).toString('hex');
@@ -224,23 +225,7 @@ async function findApproval(commandId: string): Promise<string | undefined> {
 
 // ---------------------------------------------------------------- Kubernetes, driven by the real kubectl
 
-async function kubectl(args: string[], token = aliceToken): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { mkdtemp, writeFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), 'pcl-kube-'));
-  const kubeconfig = join(dir, 'config');
-  await writeFile(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: gw',
-    'clusters: [{ name: gw, cluster: { server: "' + `${h.tlsProxyUrl}/r/k8s` + '", insecure-skip-tls-verify: true } }]',
-    'contexts: [{ name: gw, context: { cluster: gw, user: me, namespace: default } }]',
-    'users: [{ name: me, user: { token: "' + token + '" } }]',
-  ].join('\n'), { mode: 0o600 });
-  return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '20s', ...(process.env.KDEBUG ? ['-v=8'] : []), ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const kubectl = (args: string[], token = aliceToken): ReturnType<typeof runKubectl> => runKubectl({ server: `${h.tlsProxyUrl}/r/k8s` }, args, token);
 
 function k8sCommands(from: number) {
   return h.commands.slice(from).filter((c) => c.resource.name === 'k8s' && c.command.kind === 'http' && c.command.kubernetes).map((c) => (c.command.kind === 'http' ? c.command : undefined)!);

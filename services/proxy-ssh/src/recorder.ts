@@ -54,7 +54,9 @@ export class StreamRecorder {
     this.add('o', text, Buffer.byteLength(text));
   }
 
+  /** A zero dimension means "not given" (RFC 4254 §6.2: `ssh -tt` without a local terminal sends 0x0): nothing to record. */
   resize(cols: number, rows: number): void {
+    if (!(cols > 0 && rows > 0)) return;
     this.add('r', `${cols}x${rows}`, 8);
   }
 

@@ -12,6 +12,7 @@ const Entry = z.object({
   verdict: z.object({ effect: z.string(), ruleIds: z.array(z.string()), reasons: z.array(z.string()), final: z.boolean() }).nullable(),
   outcome: z.object({ status: z.string(), rows: z.number().nullable(), tag: z.string().nullable(), error: z.string().nullable(), durationMs: z.number() }).nullable(),
   results: z.array(z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string().nullable())), truncated: z.boolean() })),
+  response: z.object({ text: z.string(), truncated: z.boolean() }).nullable(),
 });
 export const TranscriptSchema = z.object({
   sessionId: z.string(), protocol: z.string().nullable(), identity: z.object({ subject: z.string(), kind: z.string() }).nullable(),

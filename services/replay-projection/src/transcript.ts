@@ -18,6 +18,8 @@ export interface TranscriptEntry {
   verdict: { effect: string; ruleIds: string[]; reasons: string[]; final: boolean } | null;
   outcome: { status: string; rows: number | null; tag: string | null; error: string | null; durationMs: number } | null;
   results: { columns: string[]; rows: (string | null)[][]; truncated: boolean }[];
+  /** HTTP: the recorded excerpt of the response body (masked as the caller got it, then scrubbed by the detectors). */
+  response: { text: string; truncated: boolean } | null;
 }
 
 export interface Transcript {
@@ -42,7 +44,7 @@ export function buildTranscript(sessionId: string, events: Stored[]): Transcript
   const entry = (commandId: string, at: string): TranscriptEntry => {
     let e = entries.get(commandId);
     if (!e) {
-      e = { seq: null, commandId, at, text: '', phase: null, statementName: null, parameters: null, verdict: null, outcome: null, results: [] };
+      e = { seq: null, commandId, at, text: '', phase: null, statementName: null, parameters: null, verdict: null, outcome: null, results: [], response: null };
       entries.set(commandId, e);
     }
     return e;
@@ -81,6 +83,7 @@ export function buildTranscript(sessionId: string, events: Stored[]): Transcript
       case 'OutputRecorded':
         if (ev.format === 'stream') t.hasRecording = true;
         if (ev.format === 'rows' && ev.commandId) entry(ev.commandId, ev.occurredAt).results.push({ columns: ev.columns ?? [], rows: ev.rows ?? [], truncated: ev.truncated });
+        if (ev.format === 'http' && ev.commandId) entry(ev.commandId, ev.occurredAt).response = { text: ev.text ?? '', truncated: ev.truncated };
         break;
     }
   }
@@ -146,14 +149,17 @@ export function renderPsql(t: Transcript): string {
 
 /** asciicast v2: a header line, then [time, code, data] per line, from the session's stream output in seq order. */
 export function renderCast(t: Transcript, outputs: OutputRecorded[]): string {
-  const stream = outputs.filter((o) => o.format === 'stream').sort(bySeq).flatMap((o) => o.stream ?? []);
+  // A resize to zero columns or rows is "size not given" (RFC 4254 §6.2; recorded before the SSH proxy dropped them):
+  // a player would draw a terminal of no size, so it is left out and the default 80x24 stands.
+  const sized = (data: string): [number, number] | undefined => {
+    const m = /^(\d+)x(\d+)$/.exec(data);
+    return m && Number(m[1]) > 0 && Number(m[2]) > 0 ? [Number(m[1]), Number(m[2])] : undefined;
+  };
+  const stream = outputs.filter((o) => o.format === 'stream').sort(bySeq).flatMap((o) => o.stream ?? []).filter(([, code, data]) => code !== 'r' || sized(data) !== undefined);
   let widthCols = 80;
   let heightRows = 24;
   const resize = stream.find(([, code]) => code === 'r');
-  if (resize) {
-    const m = /^(\d+)x(\d+)$/.exec(resize[2]);
-    if (m) [widthCols, heightRows] = [Number(m[1]), Number(m[2])];
-  }
+  if (resize) [widthCols, heightRows] = sized(resize[2])!;
   const header = {
     version: 2, width: widthCols, height: heightRows,
     timestamp: Math.floor(Date.parse(t.openedAt ?? outputs[0]?.occurredAt ?? new Date(0).toISOString()) / 1000),

@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { transcriptRows } from '../src/rows.ts';
-import { buildTranscript, renderPsql } from '../src/transcript.ts';
-import { CraftedSession } from '../../audit-projection/test/crafted.ts';
+import { buildTranscript, renderCast, renderPsql } from '../src/transcript.ts';
+import { newId } from '@portcullis/schemas';
+import { CraftedSession, tick } from '../../audit-projection/test/crafted.ts';
 
 function aSession() {
   const s = new CraftedSession();
@@ -42,4 +43,34 @@ test('the transcript does not depend on the order the rows were stored in', () =
     ['DROP TABLE orders', 'block', 'refused'],
   ]);
   assert.match(renderPsql(forward), /-- portcullis: BLOCKED by rule no-destructive: destructive\norders-db=> DROP TABLE orders;/);
+});
+
+test('given an HTTP request and its recorded response excerpt, the transcript shows the request line and the response', () => {
+  const s = new CraftedSession(undefined, undefined, { name: 'shop-api', kind: 'http' as never, tags: [] });
+  const request = s.chain.next({
+    type: 'CommandRequested' as const, eventId: newId(), occurredAt: tick(), sessionId: s.sessionId, commandId: newId(),
+    identity: s.identity, resource: s.resource, protocol: 'http' as const,
+    command: { kind: 'http' as const, method: 'GET', path: '/v1/customers/7', query: '', headers: {}, bodySize: 0 },
+  });
+  const events = [
+    s.opened(), request, s.verdict(request, 'mask', ['api-customers-masked'], ['customer records leave the API masked'], []),
+    s.completed(request, 'executed', { tag: '200' }), s.httpResponse(request, '{"id":7,"email":"e***@example.com"}', true), s.closed(),
+  ];
+  const t = buildTranscript(s.sessionId, events as never);
+  assert.equal(t.entries.length, 1);
+  assert.equal(t.entries[0]!.text, 'GET /v1/customers/7');
+  assert.deepEqual(t.entries[0]!.response, { text: '{"id":7,"email":"e***@example.com"}', truncated: true });
+  assert.deepEqual(t.entries[0]!.results, []);
+});
+
+test('given a recording with a zero-size resize (size not given), the cast keeps 80x24 and leaves the resize out', () => {
+  const s = new CraftedSession();
+  const output = (stream: [number, 'o' | 'i' | 'r', string][]) => s.chain.next({
+    type: 'OutputRecorded' as const, eventId: newId(), occurredAt: tick(), sessionId: s.sessionId, format: 'stream' as const, stream, truncated: false,
+  });
+  const events = [s.opened(), output([[0.1, 'r', '0x0'], [0.2, 'o', '$ ']]), output([[0.5, 'r', '100x30'], [0.6, 'o', 'ok\r\n']]), s.closed()];
+  const t = buildTranscript(s.sessionId, events as never);
+  const lines = renderCast(t, events.filter((e) => e.type === 'OutputRecorded') as never).trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  assert.deepEqual(lines[0], { version: 2, width: 100, height: 30, timestamp: Math.floor(Date.parse(t.openedAt!) / 1000), title: `portcullis session ${s.sessionId}` });
+  assert.deepEqual(lines.slice(1), [[0.2, 'o', '$ '], [0.5, 'r', '100x30'], [0.6, 'o', 'ok\r\n']]);
 });

@@ -103,6 +103,7 @@ export interface SessionFilter {
   to?: string;
   integrity?: string;
   hadBlocked?: boolean;
+  effect?: 'allow' | 'mask' | 'block' | 'hold';
 }
 
 export const sessionColumns = `s.session_id, s.protocol, s.identity_subject, s.identity_issuer, s.identity_kind, s.identity_groups, s.identity_name,
@@ -124,6 +125,9 @@ export function sessionsQuery(schema: string, f: SessionFilter, cursor: Cursor |
   if (f.hadBlocked !== undefined) {
     w.raw(`${f.hadBlocked ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${schema}.commands b WHERE b.session_id = s.session_id AND (b.effect = 'block' OR b.held))`);
   }
+  // A held command's effect is its final one (allow once granted): "hold" means it was held.
+  if (f.effect === 'hold') w.raw(`EXISTS (SELECT 1 FROM ${schema}.commands e WHERE e.session_id = s.session_id AND e.held)`);
+  else w.add((p) => `EXISTS (SELECT 1 FROM ${schema}.commands e WHERE e.session_id = s.session_id AND e.effect = ${p})`, f.effect);
   if (cursor) {
     w.params.push(cursor.at, cursor.id);
     w.raw(`(s.started_at, s.session_id) < ($${w.params.length - 1}::timestamptz, $${w.params.length})`);

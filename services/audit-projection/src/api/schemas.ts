@@ -62,6 +62,7 @@ export const SessionQuery = z.object({
   to: ts.optional(),
   integrity: z.enum(['ok', 'gap', 'tampered']).optional(),
   hadBlocked: bool.optional().describe('sessions that had a blocked or held command (true) or none (false)'),
+  effect: z.enum(['allow', 'mask', 'block', 'hold']).optional().describe('sessions that had a command with this verdict (hold: a command that was held, whatever its approval decided)'),
   limit,
   cursor: z.string().optional(),
 });

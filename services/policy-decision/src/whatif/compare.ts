@@ -13,8 +13,8 @@ import { analyze } from '../analysis/index.ts';
 import { emptySqlSession, type SqlSessionState } from '../analysis/sql.ts';
 import type { Analysis } from '../analysis/types.ts';
 import { advanceSession } from '../evaluate.ts';
-import { decide, type Decision } from '../decide.ts';
 import type { PolicyState } from '../policy/state.ts';
+import { createDecisionCache } from './decision-cache.ts';
 import { createWhatIfReport, type WhatIfReport, type WhatIfReportBuilder } from './report.ts';
 
 export interface WhatIfFilter {
@@ -59,8 +59,10 @@ export interface WhatIfOptions {
   maxSessions?: number;
   /** Examples kept per transition. */
   examplesPerTransition?: number;
-  /** Shell and HTTP analyses kept for reuse (they depend on the command alone); 0 turns it off. */
+  /** Analyses kept for reuse (shell and HTTP depend on the command alone, SQL on its text when no statement is prepared); 0 turns it off. */
   analysisCacheSize?: number;
+  /** Draft decisions kept for reuse (decision-cache.ts); 0 decides every command afresh. */
+  decisionCacheSize?: number;
 }
 
 export function matchesFilter(command: CommandRequested, filter: WhatIfFilter): boolean {
@@ -73,13 +75,13 @@ export function matchesFilter(command: CommandRequested, filter: WhatIfFilter): 
 }
 
 const sideOfVerdict = (v: VerdictIssued): DecisionSide => ({ effect: v.effect, ruleIds: v.ruleIds, reasons: v.reasons, ...(v.mask ? { mask: v.mask } : {}) });
-const sideOfDecision = (d: Decision): DecisionSide => ({ effect: d.effect, ruleIds: d.ruleIds, reasons: d.reasons, ...(d.mask ? { mask: d.mask } : {}) });
 
 /** A verdict after an approval closed carries the approval id and a non-hold effect: not the policy's own answer. */
 const isPostApprovalVerdict = (v: VerdictIssued): boolean => v.approvalId !== undefined && v.effect !== 'hold';
 
-export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, examplesPerTransition = 3, analysisCacheSize = 10_000 }: WhatIfOptions): WhatIf {
+export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, examplesPerTransition = 3, analysisCacheSize = 10_000, decisionCacheSize = 10_000 }: WhatIfOptions): WhatIf {
   const report: WhatIfReportBuilder = createWhatIfReport({ examplesPerTransition });
+  const decisions = createDecisionCache(draft, decisionCacheSize);
   const sessions = new Map<string, SqlSessionState>();
   const waitingForVerdict = new Map<string, { command: CommandRequested; draft: DecisionSide }>();
   const waitingForCommand = new Map<string, VerdictIssued>();
@@ -96,13 +98,16 @@ export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, exampl
     return state;
   }
 
-  // A history repeats itself: the same `uptime` or `GET /api/v1/…/pods` thousands of times.
-  // Shell and HTTP analyses depend on the command alone, so each distinct one is analysed once;
-  // SQL analysis also reads the session (prepared statements) and relies on the parser's own cache.
+  // A history repeats itself: the same `uptime`, `GET /api/v1/…/pods` or `BEGIN` thousands of times.
+  // Shell and HTTP analyses depend on the command alone, so each distinct one is analysed once.
+  // A SQL analysis also reads the session's prepared statements: reused only while the session has none
+  // (literal-varying SQL misses here and relies on the decision cache instead).
   const analyses = new Map<string, Analysis>();
   async function analysisOf(command: CommandRequested, session: SqlSessionState): Promise<Analysis> {
-    if (command.command.kind === 'sql' || analysisCacheSize === 0) return analyze(command, session);
-    const key = JSON.stringify(command.command);
+    const cmd = command.command;
+    const cacheable = analysisCacheSize > 0 && (cmd.kind !== 'sql' || (session.prepared.size === 0 && cmd.phase !== 'bind'));
+    if (!cacheable) return analyze(command, session);
+    const key = cmd.kind === 'sql' ? `sql\u0000${cmd.text}` : cmd.kind === 'http' ? `${command.resource.kind}\u0000${JSON.stringify(cmd)}` : JSON.stringify(cmd);
     const cached = analyses.get(key);
     if (cached) return cached;
     const analysis = await analyze(command, session);
@@ -130,11 +135,10 @@ export function createWhatIf({ draft, filter = {}, maxSessions = 100_000, exampl
       // transaction state depend on what the draft would have let run.
       const session = sessionOf(command.sessionId);
       const analysis = await analysisOf(command, session);
-      const decision = decide(command, analysis, draft);
-      if (command.command.kind === 'sql' && (decision.effect === 'allow' || decision.effect === 'mask')) {
+      const draftSide = decisions.decide(command, analysis);
+      if (command.command.kind === 'sql' && (draftSide.effect === 'allow' || draftSide.effect === 'mask')) {
         remember(command.sessionId, advanceSession(session, command, analysis));
       }
-      const draftSide = sideOfDecision(decision);
       const verdict = waitingForCommand.get(command.commandId);
       if (verdict) {
         waitingForCommand.delete(command.commandId);

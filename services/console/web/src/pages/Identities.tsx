@@ -8,6 +8,7 @@ import { formatTime } from '../time.ts';
 export function IdentitiesPage() {
   const [dormant, setDormant] = useState('');
   const [kind, setKind] = useState<'' | 'human' | 'service'>('');
+  const [overOnly, setOverOnly] = useState(false);
   const identities = useQuery({
     queryKey: ['identities', dormant, kind],
     queryFn: async () =>
@@ -19,6 +20,7 @@ export function IdentitiesPage() {
     retry: false,
   });
   const overBySubject = new Map((over.data?.items ?? []).map((o) => [`${o.issuer} ${o.subject}`, o]));
+  const shown = identities.data?.filter((i) => !overOnly || overBySubject.has(`${i.issuer} ${i.subject}`));
   return (
     <section aria-labelledby="identities-title">
       <h1 id="identities-title">Identities</h1>
@@ -41,11 +43,14 @@ export function IdentitiesPage() {
             <option value="service">services</option>
           </select>
         </label>
+        <label>
+          <input type="checkbox" checked={overOnly} disabled={!over.data} onChange={(e) => setOverOnly(e.target.checked)} /> Over-privileged only
+        </label>
       </form>
       {identities.isPending && <Loading what="identities" />}
       {identities.error && <ErrorNote error={identities.error} />}
-      {identities.data?.length === 0 && <p className="muted">No identity matches.</p>}
-      {identities.data && identities.data.length > 0 && (
+      {shown?.length === 0 && <p className="muted">No identity matches.</p>}
+      {shown && shown.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
@@ -60,7 +65,7 @@ export function IdentitiesPage() {
               </tr>
             </thead>
             <tbody>
-              {identities.data.map((i) => {
+              {shown.map((i) => {
                 const o = overBySubject.get(`${i.issuer} ${i.subject}`);
                 return (
                   <tr key={`${i.issuer} ${i.subject}`}>

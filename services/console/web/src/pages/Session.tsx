@@ -82,6 +82,12 @@ export function SessionPage() {
               {c.outcome.error && <p className="error">{c.outcome.error}</p>}
               {c.verdict.approvalId && <ApprovalNote approvalId={c.verdict.approvalId} />}
               {entry?.results.map((r, i) => <ResultTable key={i} result={r} />)}
+              {entry?.response && (
+                <div className="http-response">
+                  <p className="muted">Response{c.outcome.tag ? ` ${c.outcome.tag}` : ''}, as recorded (masked){entry.response.truncated ? ': the beginning only' : ''}</p>
+                  <pre className="command">{entry.response.text}</pre>
+                </div>
+              )}
             </li>
           );
         })}

@@ -5,7 +5,7 @@ import { ErrorNote, Loading } from '../components/States.tsx';
 import { IntegrityBadge } from '../components/IntegrityBadge.tsx';
 import { formatTime } from '../time.ts';
 
-const FILTERS = ['identity', 'resource', 'protocol', 'integrity', 'hadBlocked', 'from', 'to'] as const;
+const FILTERS = ['identity', 'resource', 'protocol', 'effect', 'integrity', 'hadBlocked', 'from', 'to'] as const;
 type Filter = (typeof FILTERS)[number];
 
 /** datetime-local values are in the viewer's zone; the API wants ISO instants. */
@@ -27,6 +27,7 @@ export function SessionsPage() {
               ...(filter.identity ? { identity: filter.identity } : {}),
               ...(filter.resource ? { resource: filter.resource } : {}),
               ...(filter.protocol ? { protocol: filter.protocol as 'postgres' } : {}),
+              ...(filter.effect ? { effect: filter.effect as 'allow' } : {}),
               ...(filter.integrity ? { integrity: filter.integrity as 'ok' } : {}),
               ...(filter.hadBlocked ? { hadBlocked: filter.hadBlocked as 'true' } : {}),
               ...(filter.from ? { from: toIso(filter.from) } : {}),
@@ -69,6 +70,16 @@ export function SessionsPage() {
             <option value="postgres">PostgreSQL</option>
             <option value="ssh">SSH</option>
             <option value="http">HTTP</option>
+          </select>
+        </label>
+        <label>
+          Had a command
+          <select name="effect" defaultValue={filter.effect}>
+            <option value="">any</option>
+            <option value="allow">allowed</option>
+            <option value="mask">masked</option>
+            <option value="block">blocked</option>
+            <option value="hold">held</option>
           </select>
         </label>
         <label>
