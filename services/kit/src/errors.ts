@@ -29,6 +29,10 @@ export const errorCatalogue = {
   PCL_ERR_NO_VERDICT: { status: 503, retriable: true, summary: 'no verdict could be obtained and recorded' },
   PCL_ERR_CANCELLED: { status: 499, retriable: false, summary: 'the caller went away or cancelled' },
   PCL_ERR_POLICY_STALE: { status: 503, retriable: true, summary: 'the policy in force could not be kept current' },
+  // Revocation and session lifetime (kit/src/gateway/access-guard.ts).
+  PCL_ERR_REVOKED: { status: 403, retriable: false, summary: 'the access of this identity, group or client was revoked' },
+  PCL_ERR_REVOCATIONS_STALE: { status: 503, retriable: true, summary: 'the revocation list could not be kept current' },
+  PCL_ERR_SHUTTING_DOWN: { status: 503, retriable: true, summary: 'the gateway is shutting down' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

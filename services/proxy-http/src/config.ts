@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings, PortcullisError } from '@portcullis/kit';
+import { decisionSettings, PortcullisError, sessionLifetimeSettings } from '@portcullis/kit';
 
 /**
  * portcullis.yaml for the HTTP / Kubernetes engine. Only `resources` entries
@@ -76,6 +76,7 @@ export const HttpProxySettings = z
     baseDomain: z.string().min(1).optional(),
     verdictTimeoutMs: z.number().int().positive().default(5000),
     ...decisionSettings,
+    ...sessionLifetimeSettings,
     /** Request bodies above this are refused (413); they are buffered to compute the digest before judging. */
     maxRequestBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
     /** Masked responses are buffered up to this; above it the proxy answers 502 instead of passing them unmasked. */

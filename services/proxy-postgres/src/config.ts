@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings } from '@portcullis/kit';
+import { decisionSettings, sessionLifetimeSettings } from '@portcullis/kit';
 
 /**
  * portcullis.yaml for the PostgreSQL engine. Secrets are never inline: a
@@ -48,6 +48,7 @@ export const ProxyConfig = z
     allowCleartextOnLoopback: z.boolean().default(false),
     verdictTimeoutMs: z.number().int().positive().default(5000),
     ...decisionSettings,
+    ...sessionLifetimeSettings,
     /** How long a held statement waits for its approval before it fails. */
     holdTimeoutMs: z.number().int().positive().default(15 * 60_000),
     recording: z

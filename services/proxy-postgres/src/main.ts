@@ -21,7 +21,8 @@ try {
     audience: process.env.PORTCULLIS_OIDC_AUDIENCE ?? 'portcullis',
   });
   const shutdown = async (): Promise<void> => {
-    await gateway.close();
+    // Drain: running statements finish within drainGraceMs, then every session gets FATAL 57P01.
+    await gateway.drain();
     await bus.disconnect();
     process.exit(0);
   };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { decisionSettings } from '@portcullis/kit';
+import { decisionSettings, sessionLifetimeSettings } from '@portcullis/kit';
 
 /**
  * The SSH engine's part of portcullis.yaml: the `resources` entries with
@@ -48,6 +48,7 @@ export const SshSettings = z
   .object({
     verdictTimeoutMs: z.number().int().positive().default(5000),
     ...decisionSettings,
+    ...sessionLifetimeSettings,
     /** How long a held command waits for its approval before it fails. */
     holdTimeoutMs: z.number().int().positive().default(15 * 60_000),
     connectTimeoutMs: z.number().int().positive().default(10_000),
