@@ -8,7 +8,7 @@
  *   PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE: the bus
  */
 import { readFileSync } from 'node:fs';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, startAccessGuard } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadHttpProxyConfig } from './config.ts';
 import { createHttpProxy } from './app.ts';
@@ -24,10 +24,12 @@ const { gate, sink } = await connectCommandGate({
   verdictTimeoutMs: config.settings.verdictTimeoutMs,
   policyStalenessMs: config.settings.policyStalenessMs,
 });
-const verifier = createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] });
+// The revocation list is read whole before the proxy accepts anyone.
+const guard = await startAccessGuard({ bus, logger, service: 'proxy-http', tokenGraceMs: config.settings.tokenGraceMs, stalenessMs: config.settings.policyStalenessMs });
+const verifier = guard.guardVerifier(createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] }));
 const tlsFiles = config.settings.tls;
 const tls = tlsFiles ? { cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } : undefined;
-const app = createHttpProxy({ config, gate, sink, verifier, logger, ...(tls ? { tls } : {}) });
+const app = createHttpProxy({ config, gate, sink: guard.guardSink(sink), verifier, logger, guard, ...(tls ? { tls } : {}) });
 const port = intSetting(process.env, 'PORTCULLIS_HTTP_PORT', 8443);
 const host = process.env.PORTCULLIS_HTTP_HOST ?? '127.0.0.1';
 await app.listen({ port, host });
@@ -35,7 +37,10 @@ logger.info({ port, host, https: tls !== undefined, resources: config.resources.
 process.send?.('ready');
 
 const shutdown = async (): Promise<void> => {
+  // Drain: requests in flight finish within drainGraceMs; watches and upgraded streams are then ended.
+  await guard.drain({ graceMs: config.settings.drainGraceMs, reason: 'the gateway is shutting down' });
   await app.close().catch(() => undefined);
+  await guard.stop();
   await gate.close().catch(() => undefined);
   await bus.disconnect().catch(() => undefined);
   process.exit(0);

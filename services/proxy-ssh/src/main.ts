@@ -10,7 +10,7 @@
  *   bus: PORTCULLIS_KAFKA_BROKERS, PORTCULLIS_REGISTRY_URL, PORTCULLIS_TOPIC_NAMESPACE
  */
 import { resolve } from 'node:path';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, startAccessGuard } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadSshProxyConfig } from './config.ts';
 import { createSshProxy } from './proxy.ts';
@@ -31,14 +31,17 @@ const { gate, sink } = await connectCommandGate({
   verdictTimeoutMs: config.verdictTimeoutMs,
   policyStalenessMs: config.policyStalenessMs,
 });
-const verifier = createIdentityVerifier({
+// The revocation list is read whole before the proxy accepts anyone.
+const guard = await startAccessGuard({ bus, logger, service: 'proxy-ssh', tokenGraceMs: config.tokenGraceMs, stalenessMs: config.policyStalenessMs });
+const verifier = guard.guardVerifier(createIdentityVerifier({
   issuers: [trustedIssuerFromEnv(env)],
-});
+}));
 const proxy = createSshProxy({
   config,
   gate,
-  sink,
+  sink: guard.guardSink(sink),
   verifier,
+  guard,
   dataDir: resolve(env.PORTCULLIS_SSH_DATA_DIR ?? 'data/proxy-ssh'),
   logger,
 });
@@ -51,7 +54,9 @@ process.send?.('ready');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
+      await proxy.drain(config.drainGraceMs, 'the gateway is shutting down');
       await proxy.close();
+      await guard.stop();
       await gate.close();
       await bus.disconnect();
       process.exit(0);
