@@ -31,15 +31,16 @@ export const IdentityRevoked = z.object({
 export type IdentityRevoked = z.infer<typeof IdentityRevoked>;
 
 /**
- * Lifts a revocation. `revokedAt` is when the lifted revocation took effect:
- * tokens issued before it (their `iat`) stay refused, so a token stolen
- * before the revocation does not come back to life with the restore.
+ * Lifts a revocation, and carries it (compaction keeps only the latest event
+ * per target). Tokens issued before `revoked.at` (their `iat`) stay refused,
+ * so a token stolen before the revocation does not come back to life with
+ * the restore.
  */
 export const IdentityRestored = z.object({
   type: z.literal('IdentityRestored'),
   ...envelope,
   target: RevocationTarget,
-  revokedAt: Timestamp,
+  revoked: z.object({ at: Timestamp, by: Actor, reason: z.string().max(2000) }),
   reason: z.string().max(2000).optional(),
   restoredBy: Actor,
 });

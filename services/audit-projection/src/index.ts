@@ -9,3 +9,4 @@ export { parseDuration, pointInTime } from './api/durations.ts';
 export { ErrorBody } from './api/schemas.ts';
 export { pruneAudit, rebuildAuditWindow, type Pruned } from './retention.ts';
 export { whatIfRoutes, WhatIfRequest } from './api/whatif.ts';
+export { adminRoutes, RevocationItem } from './api/admin.ts';

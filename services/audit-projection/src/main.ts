@@ -3,10 +3,11 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followRevocations, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { whatIfRoutes } from './api/whatif.ts';
+import { adminRoutes } from './api/admin.ts';
 import { queryConfigFromEnv } from './config.ts';
 import { startAuditProjection } from './projection.ts';
 
@@ -18,11 +19,12 @@ const metrics = projectionMetrics();
 const projection = await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics });
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
+const revocations = await followRevocations(bus, 'query-api-revocations');
 const app = await buildApp({
-  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, adminGroup: config.adminGroup, metrics: [metrics.registry], policyState: () => policy, revocations: () => revocations.state(),
   status: () => [projection.status()],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [whatIfRoutes({ bus })],
+  routes: [whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, logger })],
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');

@@ -13,6 +13,7 @@ import { registerIdentityCommands } from './commands/identities.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
 import { registerDevCommands } from './commands/dev.ts';
+import { registerRevocationCommands } from './commands/revocations.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
@@ -24,6 +25,7 @@ const registrars: CommandRegistrar[] = [
   registerAuditCommands,
   registerApprovalsCommands,
   registerDevCommands,
+  registerRevocationCommands,
 ];
 
 export function buildProgram(): Command {

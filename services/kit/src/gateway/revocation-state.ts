@@ -40,14 +40,12 @@ export function evolveRevocations(state: RevocationState, event: RevocationsTopi
     }
     case 'IdentityRestored': {
       const entries = new Map(state.entries);
-      const key = targetKey(event.target);
-      const previous = entries.get(key);
-      // Compaction may have removed the revocation; the restore carries what the iat check needs.
-      entries.set(key, {
+      // Compaction may have removed the revocation; the restore carries it.
+      entries.set(targetKey(event.target), {
         target: event.target,
-        revokedAt: event.revokedAt,
-        reason: previous?.reason ?? 'revoked',
-        revokedBy: previous?.revokedBy ?? event.restoredBy,
+        revokedAt: event.revoked.at,
+        reason: event.revoked.reason,
+        revokedBy: event.revoked.by,
         restored: { at: event.occurredAt, by: event.restoredBy, ...(event.reason ? { reason: event.reason } : {}) },
       });
       return { ...state, entries };
