@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
+import { createIdentityVerifier, createTestBus, silentLogger, startAccessGuard, type AccessGuard, type Bus } from '@portcullis/kit';
 import { newId, nowIso, type SessionTopicEvent } from '@portcullis/schemas';
 import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
@@ -57,12 +57,14 @@ export interface Fixture {
   sessionEvents: SessionTopicEvent[];
   /** The approvals service and its API (http://127.0.0.1:<port>). */
   approvals: ApprovalsService;
+  /** Revocations, token lifetime, presence and drain, as the proxy's main.ts wires them. */
+  guard: AccessGuard;
   grant(approvalId: string): Promise<void>;
   close(): Promise<void>;
 }
 
 /** `policy`: the policy document to publish (TEST_POLICY unless told). */
-export async function startFixture(options: { policy?: string } = {}): Promise<Fixture> {
+export async function startFixture(options: { policy?: string; tokenGraceMs?: number } = {}): Promise<Fixture> {
   const bus = createTestBus('proxy-ssh');
   await bus.connect();
   const sshd = await startSshd();
@@ -100,23 +102,26 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
       },
     ],
   });
+  const guard = await startAccessGuard({ bus, logger: silentLogger(), service: 'proxy-ssh-test', tokenGraceMs: options.tokenGraceMs ?? 0, heartbeatMs: 1000 });
   const proxy = createSshProxy({
     config,
     gate,
-    sink,
-    verifier: createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] }),
+    sink: guard.guardSink(sink),
+    verifier: guard.guardVerifier(createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] })),
+    guard,
     dataDir: join(dir, 'data'),
     logger: process.env.PORTCULLIS_TEST_LOGS ? undefined : silentLogger(),
   });
   const { port } = await proxy.listen(0, '127.0.0.1');
   const { port: keysPort } = await proxy.keysApi.listen(0, '127.0.0.1');
   return {
-    bus, sshd, proxy, port, keysPort, dir, sessionEvents, approvals,
+    bus, sshd, proxy, port, keysPort, dir, sessionEvents, approvals, guard,
     async grant(approvalId) {
       await bus.publish('approvals', { type: 'ApprovalGranted', eventId: newId(), occurredAt: nowIso(), sessionId: 'approvals-test', approvalId, approvers: ['bob'] });
     },
     async close() {
       await proxy.close().catch(() => undefined);
+      await guard.stop().catch(() => undefined);
       await reader.stop().catch(() => undefined);
       await approvals.stop().catch(() => undefined);
       await gate.close().catch(() => undefined);
