@@ -63,7 +63,7 @@ export interface AccessGuard {
   guardVerifier<V extends { verifyToken(token: string): Promise<VerifiedToken> }>(verifier: V): V;
   /** The session sink, learning which sessions live here from SessionOpened / SessionClosed. */
   guardSink<S extends SessionEventSink>(sink: S): S;
-  /** The proxy's way to end its sessions; sessions opened before it is attached are ended once it is. */
+  /** The proxy's way to end its sessions (several: one per listener). */
   attach(control: SessionControl): void;
   /** The sessions this instance serves now. */
   live(): LiveSessionView[];
@@ -79,7 +79,8 @@ export async function startAccessGuard(options: AccessGuardOptions): Promise<Acc
   const { bus, logger, tokenGraceMs = 0, stalenessMs = 10_000, heartbeatMs = 5000 } = options;
   const instance = `${options.service}@${hostname()}:${process.pid}:${newId().slice(-8)}`;
   const live = new Map<string, LiveSessionView & { expiry?: NodeJS.Timeout }>();
-  let control: SessionControl | undefined;
+  /** One per listener a proxy runs (the HTTP proxy may serve plain and TLS); each ignores sessions not its own. */
+  const controls = new Set<SessionControl>();
   let state = initialRevocationState;
   let draining: string | undefined;
   let stopped = false;
@@ -89,7 +90,7 @@ export async function startAccessGuard(options: AccessGuardOptions): Promise<Acc
     if (!session) return;
     logger.info({ sessionId, subject: session.identity.subject, reason }, 'ending session');
     try {
-      control?.terminate(sessionId, reason);
+      for (const control of controls) control.terminate(sessionId, reason);
     } catch (err) {
       logger.error({ sessionId, err: describeError(err) }, 'session could not be ended');
     }
@@ -209,8 +210,8 @@ export async function startAccessGuard(options: AccessGuardOptions): Promise<Acc
       };
       return guarded;
     },
-    attach(c) {
-      control = c;
+    attach(control) {
+      controls.add(control);
     },
     live: () => [...live.values()].map(({ expiry: _expiry, ...view }) => view),
     async drain({ graceMs, reason }) {
@@ -218,7 +219,7 @@ export async function startAccessGuard(options: AccessGuardOptions): Promise<Acc
       const deadline = Date.now() + graceMs;
       await Promise.all(
         [...live.keys()].map(async (sessionId) => {
-          while (control?.busy?.(sessionId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          while ([...controls].some((c) => c.busy?.(sessionId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
           end(sessionId, reason);
         }),
       );
