@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +25,7 @@ import { adminRoutes, buildApp } from '@portcullis/audit-projection';
 const issuer = 'http://127.0.0.1:9400';
 const policy = readFileSync(fileURLToPath(new URL('../../policies/examples/automation-access.yaml', import.meta.url)), 'utf8');
 const cli = fileURLToPath(new URL('../../services/cli/bin/portcullis.js', import.meta.url));
+const proxyMain = fileURLToPath(new URL('../../services/proxy-postgres/src/main.ts', import.meta.url));
 /** Generous bound for "ends within 1 s" on a loaded 2-core machine; the measured figure is printed. */
 const END_BOUND_MS = 3000;
 
@@ -311,5 +314,68 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     assert.match(stderr, /FATAL: {2}Portcullis ended this session: the gateway is shutting down/);
     const closed = await eventually('SessionClosed', () => closedEvent(live.sessionId));
     assert.match(closed.reason ?? '', /the gateway is shutting down/);
+  });
+  /** The PostgreSQL proxy as its own process (src/main.ts), on this test's topics; resolves with its port. */
+  async function startProxyProcess(): Promise<{ port: number; child: ReturnType<typeof spawn>; exited: Promise<number | null>; log: () => string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-rv-proxy-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const c = postgresConnection();
+    const yaml = [
+      'postgres:', '  listen: { host: 127.0.0.1, port: 0 }', '  drainGraceMs: 5000',
+      'resources:',
+      `  - { name: rv-staging, protocol: postgres, tags: [staging], target: { host: ${c.host}, port: ${c.port}, database: demo, user: ${role}, tls: disable }, credential: { env: ${envVar} } }`,
+    ].join('\n');
+    writeFileSync(join(dir, 'portcullis.yaml'), yaml);
+    const child = spawn(process.execPath, ['--import', 'tsx', proxyMain], {
+      env: { ...process.env, PORTCULLIS_CONFIG: join(dir, 'portcullis.yaml'), PORTCULLIS_TOPIC_NAMESPACE: bus.names.namespace, PORTCULLIS_OIDC_ISSUER: issuer },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    stops.push(async () => void child.kill('SIGKILL'));
+    const port = await Promise.race([
+      new Promise<number>((resolve) => child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve(m.port!))),
+      exited.then(() => Promise.reject(new Error(`the proxy process exited: ${log}`))),
+    ]);
+    return { port, child, exited, log: () => log };
+  }
+
+  it('the proxy process: SIGTERM drains (FATAL 57P01 to psql, SessionClosed with the reason); after a SIGKILL its sessions stop being live', async () => {
+    const alice = await issueHumanToken(issuer, 'alice');
+    const token = await issueServiceToken(issuer, 'reporting-job');
+    const drained = await startProxyProcess();
+    const session = spawn('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(drained.port), '-U', 'reporting-job', '-d', 'rv-staging', '-f', '-'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: token, PGSSLMODE: 'require' } });
+    let stderr = '';
+    session.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const psqlDone = new Promise((resolve) => session.on('close', resolve));
+    session.stdin.write('BEGIN;\nSELECT 1;\n');
+    const live = await eventually('the session listed live', async () => {
+      const r = await portcullis(alice, 'sessions', 'list', '--live', '--json');
+      return (JSON.parse(r.stdout || '{"items":[]}') as { items: { sessionId: string; identity: { subject: string } }[] }).items.find((s) => s.identity.subject === 'reporting-job');
+    }, 30_000);
+    drained.child.kill('SIGTERM');
+    assert.equal(await drained.exited, 0, drained.log());
+    session.stdin.end('SELECT 2;\n');
+    await psqlDone;
+    assert.match(stderr, /FATAL: {2}Portcullis ended this session: the gateway is shutting down/);
+    assert.match((await eventually('SessionClosed', () => closedEvent(live.sessionId))).reason ?? '', /the gateway is shutting down/);
+    assert.ok(!(await portcullis(alice, 'sessions', 'list', '--live')).stdout.includes(live.sessionId), 'a stopped proxy serves nothing');
+
+    const crashed = await startProxyProcess();
+    const held = spawn('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(crashed.port), '-U', 'reporting-job', '-d', 'rv-staging', '-f', '-'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: token, PGSSLMODE: 'require' } });
+    held.stdin.write('SELECT 1;\n');
+    const victim = await eventually('the session listed live', async () => {
+      const r = await portcullis(alice, 'sessions', 'list', '--live', '--json');
+      return (JSON.parse(r.stdout || '{"items":[]}') as { items: { sessionId: string; identity: { subject: string } }[] }).items.find((s) => s.identity.subject === 'reporting-job');
+    }, 30_000);
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
+    const killedAt = Date.now();
+    await eventually('the crashed proxy\'s session to drop out of the live list', async () => !(await portcullis(alice, 'sessions', 'list', '--live')).stdout.includes(victim.sessionId), 30_000);
+    console.log(`# a SIGKILLed proxy's session left the live list ${Date.now() - killedAt} ms after the crash (heartbeat 5 s, 3 missed)`);
+    assert.equal(closedEvent(victim.sessionId), undefined, 'no one wrote its SessionClosed: it is not live because its proxy stopped beating');
+    held.kill();
   });
 });
