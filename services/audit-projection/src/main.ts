@@ -8,6 +8,8 @@ import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcu
 import { buildApp } from './api/app.ts';
 import { whatIfRoutes } from './api/whatif.ts';
 import { adminRoutes } from './api/admin.ts';
+import { startRevocationLog } from './revocations/projection.ts';
+import { revocationLogRoutes } from './revocations/routes.ts';
 import { queryConfigFromEnv } from './config.ts';
 import { startAuditProjection } from './projection.ts';
 
@@ -17,14 +19,15 @@ const bus = createBus({ config: busConfigFromEnv('audit-projection'), logger });
 const pool = createPool(config.pgUrl);
 const metrics = projectionMetrics();
 const projection = await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics });
+const revocationLog = await startRevocationLog({ bus, pool, logger, schema: config.auditSchema, metrics });
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
 const revocations = await followRevocations(bus, 'query-api-revocations');
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, adminGroup: config.adminGroup, metrics: [metrics.registry], policyState: () => policy, revocations: () => revocations.state(),
-  status: () => [projection.status()],
+  status: () => [projection.status(), revocationLog.status()],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, logger })],
+  routes: [whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');
@@ -34,6 +37,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     await app.close();
     await policies.stop();
     await projection.stop();
+    await revocationLog.stop();
     await bus.disconnect();
     await pool.end();
     process.exit(0);

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { commandGroup } from '../groups.ts';
-import { apiGet, apiPost } from './audit.ts';
+import { apiGet, apiPost, query } from './audit.ts';
 
 const KINDS = ['identity', 'group', 'client'] as const;
 const WHAT = { identity: 'an identity (its subject)', group: 'every member of a group', client: 'every token issued to an OAuth client (client id)' };
@@ -27,6 +27,16 @@ interface LiveSession {
   clientAddress?: string;
   tokenExpiresAt?: string;
   instance: string;
+}
+
+interface LogItem {
+  type: string;
+  at: string;
+  target: { kind: string; name: string } | null;
+  sessionId: string | null;
+  reason: string | null;
+  by: { subject: string };
+  revokedAt: string | null;
 }
 
 const nameOf = (t: Revocation['target']): string => t.subject ?? t.group ?? t.clientId ?? '?';
@@ -60,6 +70,18 @@ export function registerRevocationCommands(program: Command): void {
       if (o.json) return console.log(JSON.stringify(page, null, 2));
       if (page.items.length === 0) return console.log('no revocations');
       for (const r of page.items) console.log(describe(r));
+    });
+
+  commandGroup(program, 'audit', 'query the audit: sessions, commands, export').command('revocations')
+    .description('the revocation log, newest first: who revoked, restored or ended what, when and why (auditors)')
+    .option('--name <name>', 'a subject, group or client id').option('--session-id <id>').option('--limit <n>', 'how many', '100').option('--json', 'print JSON')
+    .action(async (o: { name?: string; sessionId?: string; limit: string; json?: boolean }) => {
+      const page = JSON.parse(await (await apiGet(`/revocations${query({ name: o.name, sessionId: o.sessionId, limit: o.limit })}`)).text()) as { items: LogItem[] };
+      if (o.json) return console.log(JSON.stringify(page, null, 2));
+      for (const e of page.items) {
+        const what = e.target ? `${e.target.kind} ${e.target.name}` : `session ${e.sessionId}`;
+        console.log(`${e.at}  ${e.type.padEnd(17)}  ${what}  by ${e.by.subject}${e.reason ? `: ${e.reason}` : ''}${e.revokedAt ? ` (revoked at ${e.revokedAt})` : ''}`);
+      }
     });
 
   const sessions = commandGroup(program, 'sessions', 'live sessions: list, kill (admins)');
