@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { createIdentityVerifier, createPool, createTestBus, eventually, followRevocations, silentLogger, type Bus, type Pool, type RevocationList } from '@portcullis/kit';
+import { createIdentityVerifier, createPool, createTestBus, eventually, followPresence, followRevocations, silentLogger, type Bus, type Pool, type RevocationList } from '@portcullis/kit';
 import type { ApprovalsTopicEvent, SessionTopicEvent } from '@portcullis/schemas';
 import { DEV_LOGIN_CLIENT, issueHumanToken, issueServiceToken, issueShortLivedServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
@@ -90,12 +90,14 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     // The admin API as the query API process serves it; alice (group dba) is the admin here.
     pool = createPool(postgresUrl('demo'), 2);
     revocations = await followRevocations(bus, 'revoke-e2e-api');
+    const presence = await followPresence(bus, 'revoke-e2e-presence');
+    stops.push(() => presence.stop());
     const log = await startRevocationLog({ bus, pool, logger: silentLogger(), schema: role });
     stops.push(() => log.stop());
     api = await buildApp({
       pool, logger: silentLogger(), adminGroup: 'dba', revocations: () => revocations.state(),
       verifier: createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] }),
-      routes: [adminRoutes({ bus, issuer, revocations }), revocationLogRoutes({ pool, schema: role })],
+      routes: [adminRoutes({ bus, issuer, revocations, presence }), revocationLogRoutes({ pool, schema: role })],
     });
     await api.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;

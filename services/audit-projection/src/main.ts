@@ -3,7 +3,7 @@
  * serves the query API (without replay routes; the replay-projection process
  * serves the full API — see docs/projections.md#processes).
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followRevocations, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followPresence, followRevocations, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { buildApp } from './api/app.ts';
 import { whatIfRoutes } from './api/whatif.ts';
@@ -23,11 +23,12 @@ const revocationLog = await startRevocationLog({ bus, pool, logger, schema: conf
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'audit-policy-follower' });
 const revocations = await followRevocations(bus, 'query-api-revocations');
+const presence = await followPresence(bus, 'query-api-presence');
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, adminGroup: config.adminGroup, metrics: [metrics.registry], policyState: () => policy, revocations: () => revocations.state(),
   status: () => [projection.status(), revocationLog.status()],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
+  routes: [whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, presence, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
 });
 await app.listen({ port: config.apiPort, host: config.apiHost });
 logger.info({ port: config.apiPort }, 'audit projection running, query API listening');

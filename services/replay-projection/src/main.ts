@@ -5,7 +5,7 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followRevocations, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, followPresence, followRevocations, followTopic, projectionMetrics, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
 import { adminRoutes, buildApp, queryConfigFromEnv, revocationLogRoutes, startAuditProjection, startRevocationLog, whatIfRoutes } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
@@ -24,12 +24,13 @@ const revocationLog = all ? await startRevocationLog({ bus, pool, logger, schema
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
 const revocations = await followRevocations(bus, 'query-api-revocations');
+const presence = await followPresence(bus, 'query-api-presence');
 const app = await buildApp({
   pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, adminGroup: config.adminGroup, metrics: [metrics.registry], policyState: () => policy, revocations: () => revocations.state(),
   // asOf covers the views this process builds (both with PORTCULLIS_QUERY_API_ALL=1, the setup npm start runs).
   status: () => [replay.status(), ...(audit ? [audit.status()] : []), ...(revocationLog ? [revocationLog.status()] : [])],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
+  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, presence, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
 });
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });

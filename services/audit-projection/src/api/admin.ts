@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { newId, nowIso, targetKey, type Actor, type RevocationTarget } from '@portcullis/schemas';
-import { followPresence, PortcullisError, type Bus, type Logger, type RevocationList } from '@portcullis/kit';
+import { PortcullisError, type Bus, type Logger, type PresenceView, type RevocationList } from '@portcullis/kit';
 import { ErrorBody } from './schemas.ts';
 
 const TargetBody = z.object({
@@ -63,13 +63,10 @@ function actorOf(req: FastifyRequest): Actor {
   return { subject: caller.subject, issuer: caller.issuer, ...(caller.name ? { name: caller.name } : {}) };
 }
 
-export function adminRoutes({ bus, issuer, revocations, logger }: { bus: Bus; issuer: string; revocations: RevocationList; logger?: Logger }) {
-  return async (instance: FastifyInstance): Promise<void> => {
+/** `revocations` and `presence` are followed by the caller (kit's followRevocations / followPresence). */
+export function adminRoutes({ bus, issuer, revocations, presence, logger }: { bus: Bus; issuer: string; revocations: Pick<RevocationList, 'state'>; presence: Pick<PresenceView, 'live'>; logger?: Logger }) {
+  return (instance: FastifyInstance): void => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
-    const presence = await followPresence(bus, 'admin-api-presence');
-    app.addHook('onClose', async () => {
-      await presence.stop();
-    });
     const audit = (req: FastifyRequest, action: string, details: Record<string, unknown> = {}): void =>
       logger?.info({ admin: req.caller?.subject, issuer: req.caller?.issuer, action, ...details }, 'admin API call');
 
