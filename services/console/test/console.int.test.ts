@@ -341,7 +341,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await logIn('alice');
     await page.getByRole('link', { name: 'Access' }).click();
     await page.getByLabel('Reason for ending a session').fill('maintenance window');
-    const end = page.getByRole('button', { name: 'End the session of ci-deploy on orders-prod' });
+    const end = page.getByRole('button', { name: 'End session of ci-deploy on orders-prod' });
     await end.waitFor({ timeout: 20_000 });
     await shot('access');
     await accessible('access');

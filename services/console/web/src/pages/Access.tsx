@@ -120,8 +120,8 @@ function LiveSessions() {
                   <td>{s.tokenExpiresAt ? formatTime(s.tokenExpiresAt) : '—'}</td>
                   <td className="muted">{s.instance}</td>
                   <td>
-                    <button type="button" className="danger" disabled={kill.isPending} aria-label={`End the session of ${s.identity.subject} on ${s.resource.name}`} onClick={() => kill.mutate(s.sessionId)}>
-                      End session
+                    <button type="button" className="danger" disabled={kill.isPending} onClick={() => kill.mutate(s.sessionId)}>
+                      End session<span className="sr-only"> of {s.identity.subject} on {s.resource.name}</span>
                     </button>
                   </td>
                 </tr>
