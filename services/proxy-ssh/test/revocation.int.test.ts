@@ -127,6 +127,7 @@ test('drain (SIGTERM): a running command finishes within the grace, then every s
   await drained;
   await eventually('the shutdown message in the terminal', () => term.pane().includes('portcullis: session ended: the gateway is shutting down'), 10_000);
   const shell = f.sessionEvents.filter((e) => e.type === 'SessionClosed' && /the gateway is shutting down/.test(e.reason ?? ''));
-  assert.equal(shell.length, 1, 'the interactive session was ended by the drain (the exec session ended on its own)');
+  // The interactive one for sure; the exec session too when its client had not closed it yet.
+  assert.ok(shell.length >= 1, 'the interactive session was ended by the drain');
   assert.deepEqual(liveOf('alice'), []);
 });
