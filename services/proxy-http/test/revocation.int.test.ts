@@ -101,3 +101,24 @@ test('a request waiting for its approval is answered 403 with the reason and the
   await eventually('the approval withdrawn', () => approvalEvents.find((e) => e.type === 'ApprovalCancelled' && e.approvalId === requested.approvalId));
   assert.ok(!api.seen.some((r) => r.url === '/payments' && r.body.includes('"amount":5')), 'the payment never reached the API');
 });
+
+test('drain (SIGTERM): a watch is ended when the grace runs out (it runs as long as it may), new requests are refused', async () => {
+  const token = await issueHumanToken(ISSUER, 'carol');
+  const { file, dir } = await kubeconfig(token);
+  const watch = spawn('kubectl', ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), 'get', 'pods', '-w'], { env: { PATH: process.env.PATH ?? '', HOME: dir } });
+  let stdout = '';
+  watch.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => watch.on('close', resolve));
+  await eventually('the watch open', () => stdout.includes('web-2') && h.guard.live().some((s) => s.identity.subject === 'carol'), 30_000);
+  const watching = h.guard.live().filter((s) => s.identity.subject === 'carol');
+  const started = Date.now();
+  await h.guard.drain({ graceMs: 1000, reason: 'the gateway is shutting down' });
+  await exited;
+  const ms = Date.now() - started;
+  console.log(`# kubectl get pods -w ended ${ms} ms into a drain with a 1 s grace`);
+  assert.ok(ms >= 1000 && ms < 1000 + END_BOUND_MS, `${ms} ms`);
+  for (const s of watching) assert.match((await eventually('SessionClosed', () => closedOf(s.sessionId))).reason ?? '', /the gateway is shutting down/);
+  const refused = await fetch(`${h.proxyUrl}/r/api/status`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(refused.status, 403);
+  assert.match(((await refused.json()) as { error: { message: string } }).error.message, /the gateway is shutting down/);
+});
