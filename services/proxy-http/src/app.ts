@@ -122,6 +122,7 @@ export async function authenticate(verifier: IdentityVerifier, authorization: st
     const reason = (err as { reason?: string }).reason;
     if (reason === 'issuer_unavailable') throw new HttpProxyError('PCL_ERR_IDP_UNAVAILABLE', describeError(err));
     if (reason === 'revoked') throw new HttpProxyError('PCL_ERR_REVOKED', describeError(err));
+    if ((err as { code?: string }).code === 'PCL_ERR_SHUTTING_DOWN') throw new HttpProxyError('PCL_ERR_SHUTTING_DOWN', `${describeError(err)}; try again shortly`);
     throw new HttpProxyError('PCL_ERR_UNAUTHENTICATED', describeError(err));
   }
 }

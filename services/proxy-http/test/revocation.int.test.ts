@@ -119,6 +119,6 @@ test('drain (SIGTERM): a watch is ended when the grace runs out (it runs as long
   assert.ok(ms >= 1000 && ms < 1000 + END_BOUND_MS, `${ms} ms`);
   for (const s of watching) assert.match((await eventually('SessionClosed', () => closedOf(s.sessionId))).reason ?? '', /the gateway is shutting down/);
   const refused = await fetch(`${h.proxyUrl}/r/api/status`, { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(refused.status, 403);
+  assert.equal(refused.status, 503);
   assert.match(((await refused.json()) as { error: { message: string } }).error.message, /the gateway is shutting down/);
 });

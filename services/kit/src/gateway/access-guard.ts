@@ -27,7 +27,7 @@ import { hostname } from 'node:os';
 import { newId, nowIso, targetKey, type GatewayHeartbeat, type Identity, type LiveSessionView, type SessionTopicEvent } from '@portcullis/schemas';
 import type { Bus } from '../bus/bus.ts';
 import { followTopic, type Follower } from '../bus/follow.ts';
-import { describeError } from '../errors.ts';
+import { describeError, PortcullisError } from '../errors.ts';
 import { IdentityError } from '../identity/errors.ts';
 import type { VerifiedToken } from '../identity/verifier.ts';
 import type { Logger } from '../logger.ts';
@@ -192,6 +192,7 @@ export async function startAccessGuard(options: AccessGuardOptions): Promise<Acc
       const guarded = Object.create(verifier) as typeof verifier;
       guarded.verifyToken = async (token: string) => {
         const verified = await verifier.verifyToken(token);
+        if (draining) throw new PortcullisError('PCL_ERR_SHUTTING_DOWN', draining);
         const why = guard.refusal({ identity: verified.identity, ...(verified.issuedAt ? { issuedAt: verified.issuedAt } : {}) });
         if (why) throw new IdentityError('revoked', why, { issuer: verified.identity.issuer });
         return verified;
