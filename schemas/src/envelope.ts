@@ -29,6 +29,11 @@ export const Identity = z.object({
   groups: z.array(z.string()).default([]),
   /** Display name or e-mail when the token carries one; never a credential. */
   name: z.string().optional(),
+  /**
+   * The OAuth client the token was issued to (client_id, azp or cid claim), when
+   * the token names one: revoking a client ends every session of its tokens.
+   */
+  clientId: z.string().optional(),
 });
 export type Identity = z.infer<typeof Identity>;
 

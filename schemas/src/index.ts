@@ -9,3 +9,5 @@ export * from './hash-chain.ts';
 export * from './ids.ts';
 export * from './command-text.ts';
 export * from './approval-outcome.ts';
+export * from './revocations.ts';
+export * from './presence.ts';

@@ -4,6 +4,8 @@ import { VerdictsTopicEvent } from './verdicts.ts';
 import { SessionTopicEvent } from './session-events.ts';
 import { ApprovalsTopicEvent } from './approvals.ts';
 import { PoliciesTopicEvent } from './policies.ts';
+import { RevocationsTopicEvent, revocationKeyOf } from './revocations.ts';
+import { PresenceTopicEvent } from './presence.ts';
 
 export interface TopicContract<S extends z.ZodType> {
   /** Kafka topic name. */
@@ -14,6 +16,8 @@ export interface TopicContract<S extends z.ZodType> {
   keyOf: (event: z.infer<S>) => string;
   /** Topic configuration applied at creation. */
   config: Record<string, string>;
+  /** State followed whole by every instance, in one order: one partition. Default: the bus's setting. */
+  partitions?: number;
 }
 
 /** The audit log keeps everything forever. */
@@ -53,6 +57,23 @@ export const topics = {
     schema: PoliciesTopicEvent,
     keyOf: (e) => e.policySetId,
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+    partitions: 1,
+  }),
+  /** Revoked identities, groups and clients, and sessions ended by an admin; every proxy follows it whole. */
+  revocations: topic({
+    name: 'portcullis.revocations',
+    schema: RevocationsTopicEvent,
+    keyOf: revocationKeyOf,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+    partitions: 1,
+  }),
+  /** Which sessions each proxy instance serves now (heartbeats, latest per instance). */
+  presence: topic({
+    name: 'portcullis.gateway-presence',
+    schema: PresenceTopicEvent,
+    keyOf: (e) => e.instance,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+    partitions: 1,
   }),
 } as const;
 

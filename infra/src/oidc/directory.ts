@@ -31,6 +31,8 @@ export const DEV_PEOPLE: readonly DevPerson[] = [
   { username: 'bob', name: 'Bob Brandt', email: 'bob@example.test', groups: ['developers'] },
   { username: 'carol', name: 'Carol Chen', email: 'carol@example.test', groups: ['auditors', 'approvers'] },
   { username: 'dave', name: 'Dave Duarte', email: 'dave@example.test', groups: ['dba', 'approvers'] },
+  // Revokes identities and ends live sessions (docs/revocation.md).
+  { username: 'erin', name: 'Erin Evans', email: 'erin@example.test', groups: ['admins', 'auditors'] },
 ];
 
 /** Service account whose tokens live two seconds, for expiry tests. */

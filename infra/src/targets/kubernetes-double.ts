@@ -75,7 +75,16 @@ export async function startKubernetesDouble(options: KubernetesDoubleOptions = {
     ],
   }));
   app.get('/version', async () => ({ major: '1', minor: '32', gitVersion: 'v1.32.0' }));
-  app.get('/api/v1/namespaces/:ns/pods', async () => ({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [pod('web-1'), pod('web-2')] }));
+  app.get('/api/v1/namespaces/:ns/pods', (req, reply) => {
+    const { watch } = req.query as { watch?: string };
+    if (watch !== 'true' && watch !== '1') return reply.send({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [pod('web-1'), pod('web-2')] });
+    // A watch (kubectl get -w): one event per pod, then the stream stays open as the API server keeps it.
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    for (const name of ['web-1', 'web-2']) reply.raw.write(`${JSON.stringify({ type: 'ADDED', object: { ...pod(name), metadata: { ...pod(name).metadata, resourceVersion: '2' } } })}\n`);
+    const keepAlive = setInterval(() => reply.raw.write(''), 5000);
+    reply.raw.on('close', () => clearInterval(keepAlive));
+  });
   app.get('/api/v1/namespaces/:ns/pods/:name', async (req, reply) => {
     const { name } = req.params as { name: string };
     if (name === 'new-pod') return reply.code(404).send({ ...status(404, 'NotFound', `pods "${name}" not found`), details: { name, kind: 'pods' } });

@@ -13,6 +13,7 @@ export function queryConfigFromEnv(env: NodeJS.ProcessEnv = process.env) {
     oidcIssuer: env.PORTCULLIS_OIDC_ISSUER || 'http://127.0.0.1:9400',
     oidcAudience: env.PORTCULLIS_OIDC_AUDIENCE || 'portcullis',
     auditorGroup: env.PORTCULLIS_AUDITOR_GROUP || 'auditors',
+    adminGroup: env.PORTCULLIS_ADMIN_GROUP || 'admins',
     auditSchema: env.PORTCULLIS_AUDIT_SCHEMA || 'audit',
     replaySchema: env.PORTCULLIS_REPLAY_SCHEMA || 'replay',
   };

@@ -10,3 +10,6 @@ export { ErrorBody } from './api/schemas.ts';
 export { pruneAudit, rebuildAuditWindow, type Pruned } from './retention.ts';
 export { whatIfRoutes, WhatIfRequest } from './api/whatif.ts';
 export { resourcesRoutes, ResourcesAnswer } from './api/resources.ts';
+export { adminRoutes, RevocationItem } from './api/admin.ts';
+export { startRevocationLog, revocationLogProjection, revocationLogRow } from './revocations/projection.ts';
+export { revocationLogRoutes } from './revocations/routes.ts';

@@ -15,6 +15,7 @@ import { registerApprovalsCommands } from './commands/approvals.ts';
 import { registerDevCommands } from './commands/dev.ts';
 import { registerAccessCommands } from './commands/access.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerRevocationCommands } from './commands/revocations.ts';
 
 const registrars: CommandRegistrar[] = [
   registerPolicyCommands,
@@ -28,6 +29,7 @@ const registrars: CommandRegistrar[] = [
   registerDevCommands,
   registerAccessCommands,
   registerConfigCommands,
+  registerRevocationCommands,
 ];
 
 export function buildProgram(): Command {

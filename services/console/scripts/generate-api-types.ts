@@ -12,7 +12,8 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { silentLogger, type IdentityVerifier } from '@portcullis/kit';
 import { initialPolicyState } from '@portcullis/policy-decision';
 import { buildApp as buildApprovalsApp } from '@portcullis/approvals';
-import { buildApp as buildQueryApp, type Pool } from '@portcullis/audit-projection';
+import { adminRoutes, buildApp as buildQueryApp, revocationLogRoutes, type Pool } from '@portcullis/audit-projection';
+import type { Bus } from '@portcullis/kit';
 import { replayRoutes } from '@portcullis/replay-projection';
 import { buildConsoleApp } from '../src/server/app.ts';
 
@@ -25,7 +26,10 @@ const pool = { query: unused } as unknown as Pool;
 
 const documents: Record<string, () => Promise<{ swagger(): unknown; close(): Promise<unknown> }>> = {
   approvals: () => buildApprovalsApp({ workflow: { get: unused, list: unused, execute: unused, onChange: unused }, verifier, logger: silentLogger() }),
-  query: () => buildQueryApp({ pool, verifier, routes: [replayRoutes({ pool })] }),
+  query: () => buildQueryApp({
+    pool, verifier,
+    routes: [replayRoutes({ pool }), adminRoutes({ bus: {} as Bus, issuer: 'http://127.0.0.1:1', revocations: { state: unused }, presence: { live: unused } }), revocationLogRoutes({ pool })],
+  }),
   console: () =>
     buildConsoleApp({
       oidc: { authorizationRequest: unused, exchange: unused },

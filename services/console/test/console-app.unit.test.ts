@@ -109,7 +109,7 @@ describe('console login', () => {
     assert.deepEqual(exchanges, [{ code: 'code-alice', verifier: 'verifier-1' }]);
     assert.equal(me.statusCode, 200);
     assert.deepEqual({ ...(me.json() as object), csrfToken: undefined, expiresAt: undefined }, {
-      subject: 'alice', name: 'ALICE', kind: 'human', groups: ['dba', 'approvers'], canReadAudit: false, canReadPolicy: true, csrfToken: undefined, expiresAt: undefined,
+      subject: 'alice', name: 'ALICE', kind: 'human', groups: ['dba', 'approvers'], canReadAudit: false, canReadPolicy: true, canAdmin: false, csrfToken: undefined, expiresAt: undefined,
     });
     assert.ok(!me.body.includes(tokenFor('alice').split('.')[0]!), 'the token never reaches the browser');
   });

@@ -32,11 +32,11 @@ import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets
 import { publishPolicy, startPolicyDecisionService, evolvePolicyState, initialPolicyState, type PolicyDecisionService, type PolicyState } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
-import { buildApp as buildQueryApp, startAuditProjection } from '@portcullis/audit-projection';
+import { adminRoutes, buildApp as buildQueryApp, startAuditProjection } from '@portcullis/audit-projection';
 import { replayRoutes, startReplayProjection } from '@portcullis/replay-projection';
 import { sshInvocation, sshdResource, startSshGateway, type SshGateway } from '@portcullis/proxy-ssh/test-support';
 import { kubectl, startKubernetesGateway, type KubernetesGateway } from '@portcullis/proxy-http/test-support';
-import { createPool, followTopic, schemaIdent } from '@portcullis/kit';
+import { createPool, followPresence, followRevocations, followTopic, schemaIdent, type RevocationList } from '@portcullis/kit';
 import { buildConsoleApp, createOidcClient, WEB_DIST } from '../src/server/index.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -64,6 +64,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
   let approvals: ApprovalsService;
   let consoleUrl: string;
   let browser: BrowserContext;
+  let revocations: RevocationList;
   let page: Page;
   const consoleErrors: string[] = [];
 
@@ -126,7 +127,15 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     const policies = await followTopic(bus, 'policies', (e) => void (policyState = evolvePolicyState(policyState, e)), { name: 'console-test-policy' });
     await policies.caughtUp;
     cleanup.push(() => policies.stop());
-    const query = await buildQueryApp({ pool, verifier, schema: auditSchema, policyState: () => policyState, routes: [replayRoutes({ pool, schema: replaySchema })] });
+    // Access (revocation, live sessions): alice (group dba) is the admin here.
+    revocations = await followRevocations(bus, 'console-test-revocations');
+    cleanup.push(() => revocations.stop());
+    const presence = await followPresence(bus, 'console-test-presence');
+    cleanup.push(() => presence.stop());
+    const query = await buildQueryApp({
+      pool, verifier, schema: auditSchema, policyState: () => policyState, adminGroup: 'dba',
+      routes: [replayRoutes({ pool, schema: replaySchema }), adminRoutes({ bus, issuer, revocations, presence })],
+    });
     await query.listen({ port: 0, host: '127.0.0.1' });
     cleanup.push(() => query.close());
 
@@ -139,6 +148,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
       publicUrl: consoleUrl,
       staticDir: WEB_DIST,
       policyState: () => policyState,
+      adminGroup: 'dba',
     });
     await consoleApp.listen({ port: consolePort, host: '127.0.0.1' });
     cleanup.push(() => consoleApp.close());
@@ -353,8 +363,43 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     noConsoleErrors();
   });
 
+  it('alice (admin) ends a live psql session and revokes an identity on the Access page', async () => {
+    const session = spawn('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(gateway.port), '-U', 'ci-deploy', '-d', 'orders-prod', '-f', '-'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: await issueServiceToken(oidc.issuer, 'ci-deploy'), PGSSLMODE: 'require' },
+    });
+    let stderr = '';
+    session.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ended = new Promise((resolve) => session.on('close', resolve));
+    session.stdin.write('SELECT 1;\n');
+    await eventually('the psql session live', () => gateway.guard.live().some((s) => s.identity.subject === 'ci-deploy'), 30_000);
+    await logIn('alice');
+    await page.getByRole('link', { name: 'Access' }).click();
+    await page.getByLabel('Reason for ending a session').fill('maintenance window');
+    const end = page.getByRole('button', { name: 'End session of ci-deploy on orders-prod' });
+    await end.waitFor({ timeout: 20_000 });
+    await shot('access');
+    await accessible('access');
+    await end.click();
+    session.stdin.end('SELECT 2;\n');
+    await ended;
+    assert.match(stderr, /FATAL: {2}Portcullis ended this session: session ended by alice: maintenance window/);
+
+    await page.getByLabel('What').selectOption('identity');
+    await page.getByLabel('Name').fill('llm-agent');
+    await page.getByLabel('Reason', { exact: true }).fill('prompt injection seen in its logs');
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('status').filter({ hasText: 'Revoked identity llm-agent' }).waitFor();
+    const entry = await eventually('the revocation read back', () => [...revocations.state().entries.values()].find((e) => e.target.kind === 'identity' && e.target.subject === 'llm-agent'));
+    assert.equal(entry.revokedBy.subject, 'alice');
+    assert.equal(entry.reason, 'prompt injection seen in its logs');
+    await page.getByRole('button', { name: 'Restore llm-agent' }).waitFor({ timeout: 10_000 });
+    await logOut();
+    noConsoleErrors();
+  });
+
   it('bob, not an auditor, has no sessions page, and its API refuses him', async () => {
     await logIn('bob');
+    assert.equal(await page.getByRole('link', { name: 'Access' }).count(), 0, 'no Access page for a non-admin');
     assert.equal(await page.getByRole('link', { name: 'Sessions' }).count(), 0);
     await page.goto(`${consoleUrl}/sessions`);
     await page.getByText('can be seen by members of the auditors group only').waitFor();

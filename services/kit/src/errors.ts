@@ -33,6 +33,10 @@ export const errorCatalogue = {
   PCL_ERR_NOT_LOGGED_IN: { status: 401, retriable: false, summary: 'no login for this issuer: run portcullis login' },
   PCL_ERR_LOGIN_EXPIRED: { status: 401, retriable: false, summary: 'the login expired or was revoked: run portcullis login' },
   PCL_ERR_GATEWAY_UNREACHABLE: { status: 503, retriable: true, summary: 'the gateway could not be reached' },
+  // Revocation and session lifetime (kit/src/gateway/access-guard.ts).
+  PCL_ERR_REVOKED: { status: 403, retriable: false, summary: 'the access of this identity, group or client was revoked' },
+  PCL_ERR_REVOCATIONS_STALE: { status: 503, retriable: true, summary: 'the revocation list could not be kept current' },
+  PCL_ERR_SHUTTING_DOWN: { status: 503, retriable: true, summary: 'the gateway is shutting down' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decisionSettings } from './gateway/settings.ts';
+import { decisionSettings, sessionLifetimeSettings } from './gateway/settings.ts';
 
 /**
  * portcullis.yaml, the gateway's one configuration file: a `resources` list
@@ -45,6 +45,7 @@ export function resourceFields<P extends string>(protocol: P) {
 export const engineSettings = {
   verdictTimeoutMs: z.number().int().positive().default(5000),
   ...decisionSettings,
+  ...sessionLifetimeSettings,
 };
 
 /** One engine's part of portcullis.yaml. */

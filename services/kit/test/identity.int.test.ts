@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, type JWK } from 'jose';
 import {
+  DEV_LOGIN_CLIENT,
   issueHumanToken,
   issueServiceToken,
   issueShortLivedServiceToken,
@@ -71,7 +72,7 @@ describe('identity verifier against the local OpenID provider', () => {
 
   test('a service token verifies to the service account with its groups', async () => {
     const identity = await verifier.verify(await issueServiceToken(provider.issuer, 'ci-deploy'));
-    assert.deepEqual(identity, { subject: 'ci-deploy', issuer: provider.issuer, kind: 'service', groups: ['ci'] });
+    assert.deepEqual(identity, { subject: 'ci-deploy', issuer: provider.issuer, kind: 'service', groups: ['ci'], clientId: 'ci-deploy' });
   });
 
   test('verifyToken also says when the token expires: its exp claim', async () => {
@@ -100,6 +101,7 @@ describe('identity verifier against the local OpenID provider', () => {
       kind: 'human',
       groups: ['dba', 'approvers'],
       name: 'Alice Anders',
+      clientId: DEV_LOGIN_CLIENT,
     });
     const carol = await verifier.verify(await issueHumanToken(provider.issuer, 'carol'));
     assert.deepEqual(carol.groups, ['auditors', 'approvers']);

@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Agent } from 'undici';
 import type { HttpCommand, Identity, VerdictIssued } from '@portcullis/schemas';
-import { describeError, type CommandRefusal, type Logger } from '@portcullis/kit';
+import { describeError, type AccessGuard, type CommandRefusal, type Logger } from '@portcullis/kit';
 import type { HttpProxyConfig, ProxiedResource } from './config.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
@@ -20,6 +20,7 @@ import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { createAgent, isHopByHop } from './upstream.ts';
 import { PendingApprovals } from './approvals.ts';
 import { handleUpgrade } from './upgrade.ts';
+import { LiveRequests } from './live-requests.ts';
 
 export interface HttpProxyDeps {
   config: HttpProxyConfig;
@@ -31,6 +32,8 @@ export interface HttpProxyDeps {
   env?: NodeJS.ProcessEnv;
   /** Serve HTTPS with this certificate (PEM). kubectl sends bearer tokens only over TLS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Revocations, token lifetime, presence and drain (kit's access guard); the sink and verifier must be the guard's. */
+  guard?: AccessGuard;
 }
 
 export const APPROVAL_HEADER = 'portcullis-approval';
@@ -40,6 +43,7 @@ export interface ProxyContext extends HttpProxyDeps {
   resources: Map<string, ProxiedResource>;
   agents: Map<string, Agent>;
   pending: PendingApprovals;
+  live: LiveRequests;
 }
 
 /**
@@ -55,7 +59,13 @@ export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
     resources: new Map(config.resources.map((r) => [r.name, r])),
     agents: new Map(config.resources.map((r) => [r.name, createAgent(r)])),
     pending: new PendingApprovals(),
+    live: new LiveRequests(),
   };
+  deps.guard?.attach({
+    terminate: (sessionId, reason) => ctx.live.terminate(sessionId, reason),
+    // A request in flight is a running command; a drain lets it finish within the grace.
+    busy: (sessionId) => ctx.live.has(sessionId),
+  });
 
   const app = Fastify({
     logger: false,
@@ -113,6 +123,8 @@ export async function authenticate(verifier: IdentityVerifier, authorization: st
   } catch (err) {
     const reason = (err as { reason?: string }).reason;
     if (reason === 'issuer_unavailable') throw new HttpProxyError('PCL_ERR_IDP_UNAVAILABLE', describeError(err));
+    if (reason === 'revoked') throw new HttpProxyError('PCL_ERR_REVOKED', describeError(err));
+    if ((err as { code?: string }).code === 'PCL_ERR_SHUTTING_DOWN') throw new HttpProxyError('PCL_ERR_SHUTTING_DOWN', `${describeError(err)}; try again shortly`);
     throw new HttpProxyError('PCL_ERR_UNAUTHENTICATED', describeError(err));
   }
 }
@@ -177,10 +189,21 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     return sendError(reply, errorFor(err), resource, command);
   }
 
+  // Ended from outside (revocation, token expiry, an admin, drain): answered with the reason if nothing was sent yet, else cut off.
+  const ended = new AbortController();
+  let commandId = session.commandId;
+  const unregister = ctx.live.register(session.sessionId, (reason) => {
+    ended.abort();
+    const e = new HttpProxyError('PCL_ERR_REVOKED', `Portcullis ended this request: ${reason}`);
+    void session.complete({ status: 'cancelled', error: e.message, closeReason: reason, commandId });
+    if (!reply.raw.headersSent) void sendError(reply, e, resource, command);
+    else reply.raw.destroy();
+  });
+  reply.raw.once('close', unregister);
+
   // A retry of a held request: the original's final verdict decides (docs/protocols/http.md#hold).
   const approvalId = request.headers[APPROVAL_HEADER];
   let verdict: VerdictIssued;
-  let commandId = session.commandId;
   try {
     if (typeof approvalId === 'string' && approvalId !== '') {
       const held = ctx.pending.match(approvalId, identity, resource.name, command);
@@ -197,8 +220,9 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
       };
       reply.raw.once('close', onClose);
       const h = hold(resource);
-      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: gone.signal });
+      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: AbortSignal.any([gone.signal, ended.signal]) });
       reply.raw.off('close', onClose);
+      if (ended.signal.aborted) return reply;
       if (!outcome.run) throw refusalError(ctx, outcome.refusal, session.commandId, identity, resource, command);
       verdict = outcome.verdict;
     }
@@ -214,6 +238,7 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     return sendError(reply, e, resource, command);
   }
 
+  if (ended.signal.aborted) return reply;
   const plan = planFromMask(verdict.effect === 'mask' ? verdict.mask : undefined, {
     secrets: resource.protocol === 'kubernetes' && resource.maskSecrets && command.kubernetes?.resource === 'secrets',
     secretResource: command.kubernetes?.resource === 'secrets',

@@ -6,6 +6,9 @@ export const httpProxyErrors = {
   PCL_ERR_UNAUTHENTICATED: { status: 401, reason: 'Unauthorized' },
   PCL_ERR_IDP_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
   PCL_ERR_FORBIDDEN: { status: 403, reason: 'Forbidden' },
+  /** The identity, a group of it or its client was revoked; or the request was ended from outside (token expiry, an admin). */
+  PCL_ERR_REVOKED: { status: 403, reason: 'Forbidden' },
+  PCL_ERR_SHUTTING_DOWN: { status: 503, reason: 'ServiceUnavailable' },
   PCL_ERR_NOT_FOUND: { status: 404, reason: 'NotFound' },
   PCL_ERR_BAD_REQUEST: { status: 400, reason: 'BadRequest' },
   PCL_ERR_BODY_TOO_LARGE: { status: 413, reason: 'RequestEntityTooLarge' },

@@ -9,7 +9,7 @@
  *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST  /healthz, /readyz, /metrics (default 127.0.0.1:9604)
  */
 import { readFileSync } from 'node:fs';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck, startAccessGuard } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadHttpProxyConfig } from './config.ts';
 import { createHttpProxy } from './app.ts';
@@ -26,10 +26,12 @@ const { gate, sink } = await connectCommandGate({
   verdictTimeoutMs: config.settings.verdictTimeoutMs,
   policyStalenessMs: config.settings.policyStalenessMs,
 });
-const verifier = createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] });
+// The revocation list is read whole before the proxy accepts anyone.
+const guard = await startAccessGuard({ bus, logger, service: 'proxy-http', tokenGraceMs: config.settings.tokenGraceMs, stalenessMs: config.settings.policyStalenessMs });
+const verifier = guard.guardVerifier(createIdentityVerifier({ issuers: [trustedIssuerFromEnv()] }));
 const tlsFiles = config.settings.tls;
 const tls = tlsFiles ? { cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } : undefined;
-const app = createHttpProxy({ config, gate, sink, verifier, logger, ...(tls ? { tls } : {}) });
+const app = createHttpProxy({ config, gate, sink: guard.guardSink(sink), verifier, logger, guard, ...(tls ? { tls } : {}) });
 const port = intSetting(process.env, 'PORTCULLIS_HTTP_PORT', 8443);
 const host = process.env.PORTCULLIS_HTTP_HOST ?? '127.0.0.1';
 await app.listen({ port, host });
@@ -44,8 +46,11 @@ const admin = await startServiceAdmin({
 process.send?.('ready');
 
 const shutdown = async (): Promise<void> => {
+  // Drain: requests in flight finish within drainGraceMs; watches and upgraded streams are then ended.
+  await guard.drain({ graceMs: config.settings.drainGraceMs, reason: 'the gateway is shutting down' });
   await admin.close().catch(() => undefined);
   await app.close().catch(() => undefined);
+  await guard.stop();
   await gate.close().catch(() => undefined);
   await bus.disconnect().catch(() => undefined);
   process.exit(0);

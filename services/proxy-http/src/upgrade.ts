@@ -38,13 +38,23 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   }
   let command: HttpCommand | undefined;
   let session: RequestSession | undefined;
+  /** Set when the stream is ended from outside (revocation, token expiry, an admin, drain). */
+  let endedBy: string | undefined;
+  const gone = new AbortController();
   try {
     const { identity, expiresAt } = await authenticate(ctx.verifier, req.headers.authorization);
     command = buildHttpCommand({ resource, method: req.method ?? 'GET', upstreamPath, query, headers: req.headers, body: Buffer.alloc(0), bodyBytesInCommand: 0, upgrade: String(req.headers.upgrade ?? '') });
     session = new RequestSession(ctx, identity, resourceRef(resource));
     await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent'], expiresAt);
+    const opened = session;
+    const unregister = ctx.live.register(opened.sessionId, (reason) => {
+      endedBy = reason;
+      gone.abort();
+      void opened.complete({ status: 'cancelled', error: `Portcullis ended this stream: ${reason}`, closeReason: reason });
+      socket.destroy();
+    });
+    socket.once('close', unregister);
     // The caller's socket closing while held withdraws the approval (kit's judgeCommand).
-    const gone = new AbortController();
     const onClose = (): void => gone.abort();
     socket.once('close', onClose);
     const outcome = await session.judge(command, {
@@ -75,6 +85,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     void session?.complete({ status: 'refused', tag: String(e.status), error: e.message });
     return refuse(socket, e, k8s, command);
   }
+  if (endedBy !== undefined) return;
 
   const drop = credentialHeaderNames(resource);
   const headers: Record<string, string | string[]> = {};

@@ -16,6 +16,8 @@ export const SqlState = {
   sqlclientUnableToEstablishSqlconnection: '08001',
   invalidCatalogName: '3D000',
   queryCanceled: '57014',
+  /** admin_shutdown: the session was ended from outside (revocation, token expiry, an admin, the gateway shutting down). */
+  adminShutdown: '57P01',
   featureNotSupported: '0A000',
   programLimitExceeded: '54000',
   internalError: 'XX000',

@@ -6,7 +6,7 @@
  * portcullis.session-events, and callers' tokens are verified against the
  * configured OpenID issuer.
  */
-import { createIdentityVerifier, type Bus, type CommandGate, type Logger } from '@portcullis/kit';
+import { createIdentityVerifier, startAccessGuard, type AccessGuard, type Bus, type CommandGate, type Logger } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import type { ProxyConfig } from './config.ts';
 import { createPostgresProxy, type PostgresProxy } from './proxy.ts';
@@ -18,6 +18,10 @@ export interface PostgresGateway {
   port: number;
   /** Who decides this proxy's statements: `edge:<instance>` or `remote`. */
   decidedBy: string;
+  /** Revocations, token lifetime, presence (kit's access guard). */
+  guard: AccessGuard;
+  /** SIGTERM: stop accepting, let running statements finish within drainGraceMs, end every session, then close. */
+  drain(reason?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,18 +44,27 @@ export async function startPostgresGateway({ config, bus, logger, issuer, audien
     verdictTimeoutMs: config.verdictTimeoutMs,
     policyStalenessMs: config.policyStalenessMs,
   });
-  const verifier = createIdentityVerifier({ issuers: [{ issuer, audience }], clockToleranceSeconds });
-  const proxy = createPostgresProxy({ config, gate, sink, verifier, logger });
+  // Read the revocation list whole before accepting anyone.
+  const guard = await startAccessGuard({ bus, logger, service: 'proxy-postgres', tokenGraceMs: config.tokenGraceMs, stalenessMs: config.policyStalenessMs });
+  const verifier = guard.guardVerifier(createIdentityVerifier({ issuers: [{ issuer, audience }], clockToleranceSeconds }));
+  const proxy = createPostgresProxy({ config, gate, sink: guard.guardSink(sink), verifier, logger, guard });
   const listening = await proxy.listen(port ?? config.listen.port, host ?? config.listen.host);
   logger.info({ port: listening.port, resources: config.resources.map((r) => r.name), decidedBy }, 'PostgreSQL proxy listening');
+  const close = async (): Promise<void> => {
+    await proxy.close();
+    await guard.stop();
+    await gate.close();
+  };
   return {
     proxy,
     gate,
     port: listening.port,
     decidedBy,
-    async close() {
-      await proxy.close();
-      await gate.close();
+    guard,
+    async drain(reason = 'the gateway is shutting down') {
+      await proxy.drain(config.drainGraceMs, reason);
+      await close();
     },
+    close,
   };
 }

@@ -25,8 +25,9 @@ try {
     service: 'proxy-postgres', bus, logger, checks: [gateCheck(gateway.gate), targetCatalogCheck(config.resources, readCredential)],
   });
   const shutdown = async (): Promise<void> => {
+    // Drain: running statements finish within drainGraceMs, then every session gets FATAL 57P01.
+    await gateway.drain();
     await admin.close();
-    await gateway.close();
     await bus.disconnect();
     process.exit(0);
   };

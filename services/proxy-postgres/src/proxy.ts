@@ -5,6 +5,7 @@ import { gatewayMetrics } from '@portcullis/kit';
 import { TargetCatalog } from './catalog.ts';
 import { CancelRegistry } from './cancel-registry.ts';
 import type { PostgresResource, ProxyConfig } from './config.ts';
+import type { AccessGuard } from '@portcullis/kit';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { loadMaskingLibrary, type MaskingLibrary } from './result-masking.ts';
 import { PostgresSession } from './session.ts';
@@ -18,6 +19,11 @@ export interface PostgresProxyDeps {
   logger?: Logger;
   /** The masking library (default: src/masking, loaded at the first masked statement). */
   masking?: () => Promise<MaskingLibrary>;
+  /**
+   * Revocations, token lifetime, presence and drain (kit's access guard). The sink and verifier
+   * given here must be the guard's (guardSink, guardVerifier). Without it, only the tests' in-memory engines.
+   */
+  guard?: AccessGuard;
 }
 
 export interface PostgresProxy {
@@ -25,6 +31,11 @@ export interface PostgresProxy {
   listen(port?: number, host?: string): Promise<{ port: number }>;
   /** Stops accepting, ends every session (recording SessionClosed) and the catalog connections. */
   close(): Promise<void>;
+  /**
+   * SIGTERM: stops accepting, lets running statements finish within `graceMs`, then ends every
+   * session with FATAL 57P01 and the reason (needs the guard).
+   */
+  drain(graceMs: number, reason: string): Promise<void>;
 }
 
 /**
@@ -70,6 +81,11 @@ export function createPostgresProxy(deps: PostgresProxyDeps): PostgresProxy {
       });
   });
   server.on('error', (err) => logger.error({ err: err.message }, 'listener error'));
+  const byId = (sessionId: string): PostgresSession | undefined => [...sessions].find((s) => s.sessionId === sessionId);
+  deps.guard?.attach({
+    terminate: (sessionId, reason) => byId(sessionId)?.terminate(reason),
+    busy: (sessionId) => byId(sessionId)?.busy ?? false,
+  });
 
   return {
     listen(port = config.listen.port, host = config.listen.host) {
@@ -82,6 +98,12 @@ export function createPostgresProxy(deps: PostgresProxyDeps): PostgresProxy {
           resolve({ port: address.port });
         });
       });
+    },
+    async drain(graceMs, reason) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.guard?.drain({ graceMs, reason });
+      for (const session of sessions) session.terminate(reason);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 3000).unref())]);
     },
     async close() {
       await new Promise<void>((resolve) => {

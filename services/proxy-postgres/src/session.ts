@@ -201,6 +201,22 @@ export class PostgresSession implements SessionContext {
     targetToCaller.pump();
   }
 
+  /**
+   * Ends the session from outside (revocation, token expiry, an admin, the gateway shutting down):
+   * a statement running on the target is cancelled, a held one withdrawn (close aborts the wait),
+   * and the caller gets FATAL 57P01 with the reason before the connection closes.
+   */
+  terminate(reason: string): void {
+    if (this.closed) return;
+    if ((this.book?.pending.length ?? 0) > 0 && !this.waiting) this.cancel();
+    this.endWith(fatal(SqlState.adminShutdown, `Portcullis ended this session: ${reason}`, 'PCL_ERR_PG_TERMINATED'));
+  }
+
+  /** A statement is being judged, held or run on the target (a draining proxy lets it finish). */
+  get busy(): boolean {
+    return !this.closed && ((this.book?.pending.length ?? 0) > 0 || this.waiting !== undefined);
+  }
+
   /** CancelRequest with this session's key: stop waiting for a verdict, or cancel on the target. */
   cancel(): void {
     if (this.waiting) {

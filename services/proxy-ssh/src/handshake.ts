@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection } from 'ssh2';
 import type { Logger } from 'pino';
 import type { Identity } from '@portcullis/schemas';
-import { isIdentityError } from '@portcullis/kit';
+import { isIdentityError, type AccessGuard } from '@portcullis/kit';
 import { parseLogin, type SshProxyConfig, type SshResource } from './config.ts';
 import type { KeyStore } from './key-store.ts';
 import type { IdentityVerifier } from './ports.ts';
@@ -30,7 +30,10 @@ const METHODS: AuthContext['method'][] = ['publickey', 'keyboard-interactive', '
  * Refusals are explained in a USERAUTH_BANNER (RFC 4252 §5.4), which OpenSSH
  * prints, since the failure message itself carries no text.
  */
-export function attachHandshake(conn: Connection, deps: { config: SshProxyConfig; verifier: IdentityVerifier; keys: KeyStore; logger: Logger }): () => Authenticated | undefined {
+export function attachHandshake(
+  conn: Connection,
+  deps: { config: SshProxyConfig; verifier: IdentityVerifier; keys: KeyStore; logger: Logger; guard?: Pick<AccessGuard, 'refusal'> },
+): () => Authenticated | undefined {
   let authenticated: Authenticated | undefined;
   let failures = 0;
 
@@ -76,6 +79,10 @@ export function attachHandshake(conn: Connection, deps: { config: SshProxyConfig
         if (key instanceof Error || Array.isArray(key) || !ctx.blob || !key.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) {
           return refuse(ctx, 'public key signature invalid');
         }
+        // A registered key stands for the token that registered it: revoked with its identity, and
+        // after a restore only a key registered after the revocation opens a session.
+        const revoked = deps.guard?.refusal({ identity: registered.identity, issuedAt: registered.addedAt });
+        if (revoked) return refuse(ctx, revoked);
         authenticated = { identity: registered.identity, ...target, method: 'publickey' };
         return ctx.accept();
       }

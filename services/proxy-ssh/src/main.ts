@@ -11,7 +11,7 @@
  *   PORTCULLIS_ADMIN_PORT, PORTCULLIS_ADMIN_HOST  /healthz, /readyz, /metrics (default 127.0.0.1:9603)
  */
 import { resolve } from 'node:path';
-import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, trustedIssuerFromEnv, createLogger, intSetting, gateCheck, startServiceAdmin, targetCatalogCheck, startAccessGuard } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { loadSshProxyConfig, readCredential } from './config.ts';
 import { createSshProxy } from './proxy.ts';
@@ -32,14 +32,17 @@ const { gate, sink } = await connectCommandGate({
   verdictTimeoutMs: config.verdictTimeoutMs,
   policyStalenessMs: config.policyStalenessMs,
 });
-const verifier = createIdentityVerifier({
+// The revocation list is read whole before the proxy accepts anyone.
+const guard = await startAccessGuard({ bus, logger, service: 'proxy-ssh', tokenGraceMs: config.tokenGraceMs, stalenessMs: config.policyStalenessMs });
+const verifier = guard.guardVerifier(createIdentityVerifier({
   issuers: [trustedIssuerFromEnv(env)],
-});
+}));
 const proxy = createSshProxy({
   config,
   gate,
-  sink,
+  sink: guard.guardSink(sink),
   verifier,
+  guard,
   dataDir: resolve(env.PORTCULLIS_SSH_DATA_DIR ?? 'data/proxy-ssh'),
   logger,
 });
@@ -53,8 +56,10 @@ process.send?.('ready');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
+      await proxy.drain(config.drainGraceMs, 'the gateway is shutting down');
       await admin.close();
       await proxy.close();
+      await guard.stop();
       await gate.close();
       await bus.disconnect();
       process.exit(0);

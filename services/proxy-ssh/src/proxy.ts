@@ -5,6 +5,7 @@ import type { SshProxyConfig } from './config.ts';
 import { loadOrCreateHostKey } from './host-key.ts';
 import { KeyStore } from './key-store.ts';
 import { createKeysApi } from './keys-api.ts';
+import type { AccessGuard } from '@portcullis/kit';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { gatewayMetrics } from '@portcullis/kit';
 import { SshSession } from './session.ts';
@@ -17,6 +18,8 @@ export interface SshProxyDeps {
   /** Holds the proxy's host key and the registered public keys. */
   dataDir: string;
   logger?: Logger;
+  /** Revocations, token lifetime, presence and drain (kit's access guard); the sink and verifier must be the guard's. */
+  guard?: AccessGuard;
 }
 
 export interface SshProxy {
@@ -28,6 +31,8 @@ export interface SshProxy {
   hostKeyFingerprint: string;
   /** Stops accepting, ends every session (recording SessionClosed). */
   close(): Promise<void>;
+  /** SIGTERM: stops accepting, lets running exec/sftp channels finish within `graceMs`, then ends every session with the reason on stderr. */
+  drain(graceMs: number, reason: string): Promise<void>;
 }
 
 /**
@@ -40,8 +45,13 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
   const logger = deps.logger ?? pino({ name: 'proxy-ssh' });
   const hostKey = loadOrCreateHostKey(deps.dataDir);
   const keys = new KeyStore(deps.dataDir);
-  const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger };
+  const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger, ...(deps.guard ? { guard: deps.guard } : {}) };
   const sessions = new Set<SshSession>();
+  const byId = (sessionId: string): SshSession | undefined => [...sessions].find((s) => s.sessionId === sessionId);
+  deps.guard?.attach({
+    terminate: (sessionId, reason) => byId(sessionId)?.terminate(reason),
+    busy: (sessionId) => byId(sessionId)?.busy ?? false,
+  });
   const server = new ssh2.Server({ hostKeys: [hostKey.privateKey], ident: 'Portcullis' }, (conn, info) => {
     gatewayMetrics().connections.inc({ protocol: 'ssh' });
     const session = new SshSession(conn, `${info.ip}:${info.port}`, typeof info.header?.versions?.software === 'string' ? info.header.versions.software : undefined, engine);
@@ -73,6 +83,13 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
         logger.info({ host, port: bound.port }, 'SSH key registration API listening');
         return bound;
       },
+    },
+    async drain(graceMs, reason) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.guard?.drain({ graceMs, reason });
+      for (const s of sessions) s.terminate(reason);
+      await Promise.race([Promise.all([...sessions].map((s) => s.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000).unref())]);
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

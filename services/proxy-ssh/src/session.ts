@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, TcpipRequestInfo } from 'ssh2';
 import type { Logger } from 'pino';
 import { newId, type CommandRequested, type Detector, type FileTransfer, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
-import { describeError, judgeCommand } from '@portcullis/kit';
+import { describeError, judgeCommand, type AccessGuard } from '@portcullis/kit';
 import type { SshProxyConfig } from './config.ts';
 import { SessionRecord } from '@portcullis/kit';
 import { attachHandshake, type Authenticated } from './handshake.ts';
@@ -21,6 +21,7 @@ export interface EngineDeps {
   verifier: IdentityVerifier;
   keys: KeyStore;
   logger: Logger;
+  guard?: AccessGuard;
 }
 
 type Decision = { run: true; verdict: VerdictIssued } | { run: false; message: string; status: 'refused' | 'failed' };
@@ -43,6 +44,10 @@ export class SshSession {
   private readonly recorders = new Set<StreamRecorder>();
   private readonly logger: Logger;
   private closeReason: string | undefined;
+  /** Exec, shell and subsystem channels the caller has open: told why when the session is ended from outside. */
+  private readonly channels = new Set<ServerChannel>();
+  /** Exec and subsystem channels still running (a draining proxy lets them finish). */
+  private running = 0;
   readonly done: Promise<void>;
   private finish!: () => void;
 
@@ -111,6 +116,32 @@ export class SshSession {
   shutdown(reason: string): void {
     this.closeReason = reason;
     this.conn.end();
+  }
+
+  get sessionId(): string | undefined {
+    return this.record?.sessionId;
+  }
+
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
+  /**
+   * Ends the session from outside (revocation, token expiry, an admin, shutdown): every open
+   * channel gets the reason on stderr and exit status 255, then the connection closes (forwards
+   * with it; a held command's approval is withdrawn as the wait is aborted).
+   */
+  terminate(reason: string): void {
+    this.closeReason = reason;
+    const message = `\r\nportcullis: session ended: ${reason}\r\n`;
+    void Promise.all(
+      [...this.channels].map(async (channel) => {
+        writeSafe(channel.stderr, message);
+        await flushed(channel.stderr);
+        channel.exit(255);
+        channel.end();
+      }),
+    ).finally(() => setTimeout(() => this.conn.end(), 50));
   }
 
   // ---------------------------------------------------------------- stage: access check
@@ -189,21 +220,28 @@ export class SshSession {
     });
     session.on('exec', (accept, _reject, info) => {
       const channel = accept();
-      void this.whenOpen(() => this.runExec(channel, info.command, pty, window, (a) => (active = a)));
+      void this.whenOpen(channel, () => this.runExec(channel, info.command, pty, window, (a) => (active = a)), true);
     });
     session.on('shell', (accept) => {
       const channel = accept();
-      void this.whenOpen(() => this.runShell(channel, pty, window, (a) => (active = a)));
+      void this.whenOpen(channel, () => this.runShell(channel, pty, window, (a) => (active = a)), false);
     });
     session.on('subsystem', (accept, _reject, info) => {
       const channel = accept();
-      void this.whenOpen(() => this.runSubsystem(channel, info.name));
+      void this.whenOpen(channel, () => this.runSubsystem(channel, info.name), true);
     });
   }
 
-  private async whenOpen(run: () => Promise<void>): Promise<void> {
-    if (!(await this.opening)) return;
-    await run().catch((err: Error) => this.logger.error({ err: err.stack }, 'channel failed'));
+  private async whenOpen(channel: ServerChannel, run: () => Promise<void>, runsToAnEnd: boolean): Promise<void> {
+    this.channels.add(channel);
+    channel.once('close', () => this.channels.delete(channel));
+    if (runsToAnEnd) this.running++;
+    try {
+      if (!(await this.opening)) return;
+      await run().catch((err: Error) => this.logger.error({ err: err.stack }, 'channel failed'));
+    } finally {
+      if (runsToAnEnd) this.running--;
+    }
   }
 
   private async runExec(

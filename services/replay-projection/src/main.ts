@@ -5,9 +5,9 @@
  * PORTCULLIS_API_PORT (8090) that also runs the audit projection.
  * docs/projections.md#processes.
  */
-import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, databaseCheck, followTopic, followerCheck, loadResourceCatalogue, projectionCheck, projectionMetrics, startServiceAdmin, trustedIssuerFromEnv } from '@portcullis/kit';
+import { busConfigFromEnv, createBus, createIdentityVerifier, createLogger, createPool, databaseCheck, followPresence, followRevocations, followTopic, followerCheck, loadResourceCatalogue, projectionCheck, projectionMetrics, startServiceAdmin, trustedIssuerFromEnv } from '@portcullis/kit';
 import { evolvePolicyState, initialPolicyState, type PolicyState } from '@portcullis/policy-decision';
-import { buildApp, queryConfigFromEnv, resourcesRoutes, startAuditProjection, whatIfRoutes } from '@portcullis/audit-projection';
+import { adminRoutes, buildApp, queryConfigFromEnv, resourcesRoutes, revocationLogRoutes, startAuditProjection, startRevocationLog, whatIfRoutes } from '@portcullis/audit-projection';
 import { replayRoutes } from './routes.ts';
 import { startReplayProjection } from './projection.ts';
 
@@ -20,16 +20,19 @@ const replay = await startReplayProjection({ bus, pool, logger, schema: config.r
 // PORTCULLIS_QUERY_API_ALL=1: this process also runs the audit projection and serves every route (one "query API" process).
 const all = process.env.PORTCULLIS_QUERY_API_ALL === '1';
 const audit = all ? await startAuditProjection({ bus, pool, logger, schema: config.auditSchema, metrics }) : undefined;
+const revocationLog = all ? await startRevocationLog({ bus, pool, logger, schema: config.auditSchema, metrics }) : undefined;
 let policy: PolicyState = initialPolicyState;
 const policies = await followTopic(bus, 'policies', (e) => void (policy = evolvePolicyState(policy, e)), { name: 'replay-policy-follower' });
 // GET /resources (portcullis resources): the gateway's resources from portcullis.yaml, when this process is given it.
 const catalogue = process.env.PORTCULLIS_CONFIG ? loadResourceCatalogue(process.env.PORTCULLIS_CONFIG) : [];
+const revocations = await followRevocations(bus, 'query-api-revocations');
+const presence = await followPresence(bus, 'query-api-presence');
 const app = await buildApp({
-  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, metrics: [metrics.registry], policyState: () => policy,
+  pool, logger, schema: config.auditSchema, auditorGroup: config.auditorGroup, adminGroup: config.adminGroup, metrics: [metrics.registry], policyState: () => policy, revocations: () => revocations.state(),
   // asOf covers the views this process builds (both with PORTCULLIS_QUERY_API_ALL=1, the setup npm start runs).
-  status: () => [replay.status(), ...(audit ? [audit.status()] : [])],
+  status: () => [replay.status(), ...(audit ? [audit.status()] : []), ...(revocationLog ? [revocationLog.status()] : [])],
   verifier: createIdentityVerifier({ issuers: [{ ...trustedIssuerFromEnv(), issuer: config.oidcIssuer, audience: config.oidcAudience }] }),
-  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus }), resourcesRoutes({ catalogue: () => catalogue, policyState: () => policy })],
+  routes: [replayRoutes({ pool, schema: config.replaySchema }), whatIfRoutes({ bus }), resourcesRoutes({ catalogue: () => catalogue, policyState: () => policy }), adminRoutes({ bus, issuer: config.oidcIssuer, revocations, presence, logger }), revocationLogRoutes({ pool, schema: config.auditSchema })],
 });
 const port = Number(process.env.PORTCULLIS_REPLAY_API_PORT ?? (all ? config.apiPort : 8092));
 await app.listen({ port, host: config.apiHost });
@@ -50,6 +53,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     await policies.stop();
     await replay.stop();
     await audit?.stop();
+    await revocationLog?.stop();
     await bus.disconnect();
     await pool.end();
     process.exit(0);

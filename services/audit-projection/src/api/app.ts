@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
-import { PortcullisError, isPortcullisError, type IdentityVerifier, type Logger, type ProjectionStatus } from '@portcullis/kit';
+import { PortcullisError, describeTarget, isPortcullisError, targetCovers, type RevocationState, type IdentityVerifier, type Logger, type ProjectionStatus } from '@portcullis/kit';
 import type { Identity } from '@portcullis/schemas';
 import type { PolicyState } from '@portcullis/policy-decision';
 import { schemaIdent, type Pool } from '@portcullis/kit';
@@ -26,6 +26,8 @@ export interface QueryApiDeps {
   verifier: IdentityVerifier;
   /** Group whose members may read the audit; default `auditors`. */
   auditorGroup?: string;
+  /** Group whose members may call /admin/ (revoke, restore, live sessions, kill); default `admins`. */
+  adminGroup?: string;
   /** Schema of the audit view; default `audit`. */
   schema?: string;
   /** Current policy state, for the over-privilege report. */
@@ -35,6 +37,8 @@ export interface QueryApiDeps {
   logger?: Logger;
   /** How current the views this process serves are (the running projections' status); without it `asOf` is null. */
   status?: () => ProjectionStatus[];
+  /** The revocation list (kit's followRevocations): the inventory marks revoked identities. */
+  revocations?: () => RevocationState;
   /** More routes under the same authentication (e.g. the replay API). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
@@ -60,6 +64,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   const schema = schemaIdent(deps.schema ?? 'audit');
   const auditorGroup = deps.auditorGroup ?? 'auditors';
+  const adminGroup = deps.adminGroup ?? 'admins';
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -92,8 +97,11 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new PortcullisError('PCL_ERR_UNAUTHENTICATED', 'the Authorization header must be "Bearer <access token>"');
     const caller = await deps.verifier.verify(m[1]!);
-    if (!EVERY_CALLER.has(path) && !caller.groups.includes(auditorGroup)) {
-      throw new PortcullisError('PCL_ERR_FORBIDDEN', `reading the audit needs membership of the group "${auditorGroup}"; ${caller.subject} is in ${caller.groups.length ? caller.groups.map((g) => `"${g}"`).join(', ') : 'no groups'}`);
+    const admin = path.startsWith('/admin/');
+    const group = admin ? adminGroup : auditorGroup;
+    if (!EVERY_CALLER.has(path) && !caller.groups.includes(group)) {
+      deps.logger?.info({ subject: caller.subject, path, method: req.method }, 'API call refused: not in the required group');
+      throw new PortcullisError('PCL_ERR_FORBIDDEN', `${admin ? 'the admin API' : 'reading the audit'} needs membership of the group "${group}"; ${caller.subject} is in ${caller.groups.length ? caller.groups.map((g) => `"${g}"`).join(', ') : 'no groups'}`);
     }
     req.caller = caller;
   });
@@ -167,7 +175,17 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
 
   app.get('/identities', {
     schema: { description: 'Every identity seen, most recently seen first', querystring: IdentityQuery, response: { 200: z.object({ items: z.array(IdentityItem) }), ...errors } },
-  }, async (req) => ({ items: await listIdentities(deps.pool, schema, req.query) }));
+  }, async (req) => {
+    const items = await listIdentities(deps.pool, schema, req.query);
+    const state = deps.revocations?.();
+    if (!state) return { items };
+    return {
+      items: items.map((i) => {
+        const entry = [...state.entries.values()].find((e) => !e.restored && targetCovers(e.target, { subject: i.subject, issuer: i.issuer, kind: i.kind, groups: i.groups }));
+        return { ...i, revoked: entry ? { target: describeTarget(entry.target), at: entry.revokedAt, by: entry.revokedBy.subject, reason: entry.reason } : null };
+      }),
+    };
+  });
 
   app.get('/identities/overprivileged', {
     schema: { description: 'Identities whose allowed commands used few of the statement classes their policy admits', querystring: OverprivilegedQuery, response: { 200: OverprivilegedAnswer, ...errors } },

@@ -125,6 +125,8 @@ export const IdentityItem = z.object({
   name: z.string().nullable(),
   firstSeen: z.string(),
   lastSeen: z.string(),
+  /** The revocation in force that covers this identity (itself, one of its last groups, its client), if any. */
+  revoked: z.object({ target: z.string(), at: z.string(), by: z.string(), reason: z.string() }).nullable().optional(),
   resources: z.array(z.string()),
   commandCounts: z.record(z.string(), z.number()),
 });

@@ -28,6 +28,30 @@ export async function apiGet(path: string, accept = 'application/json'): Promise
   return { text: () => res.body.text(), body: res.body };
 }
 
+/** POST JSON to the query API (the admin routes); prints the API's own error message and exits 1 on failure. */
+export async function apiPost(path: string, body: unknown): Promise<unknown> {
+  const token = process.env.PORTCULLIS_TOKEN;
+  const res = await request(`${apiUrl()}${path}`, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  }).catch((err: Error) => {
+    console.error(`portcullis: cannot reach the query API at ${apiUrl()}: ${err.message}`);
+    process.exit(1);
+  });
+  const raw = await res.body.text();
+  if (res.statusCode >= 400) {
+    let message = raw;
+    try {
+      const e = JSON.parse(raw) as { code: string; message: string };
+      message = `${e.message} (${e.code})`;
+    } catch { /* not JSON */ }
+    console.error(`portcullis: ${message}`);
+    process.exit(1);
+  }
+  return raw ? JSON.parse(raw) : undefined;
+}
+
 export const query = (opts: Record<string, unknown>): string => {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== false && k !== 'json') params.set(k, String(v));

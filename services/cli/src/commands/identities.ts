@@ -24,7 +24,8 @@ export function registerIdentityCommands(program: Command): void {
       if (o.json) return console.log(JSON.stringify(page, null, 2));
       for (const i of page.items) {
         const counts = Object.entries(i.commandCounts).map(([e, n]) => `${e}=${n}`).join(' ');
-        console.log(`${i.subject}  ${i.kind}  ${i.issuer}  groups=[${i.groups.join(',')}]  first=${i.firstSeen} last=${i.lastSeen}  resources=[${i.resources.join(',')}]  ${counts}`);
+        const revoked = i.revoked ? `  REVOKED (${i.revoked.target}) at ${i.revoked.at} by ${i.revoked.by}: ${i.revoked.reason}` : '';
+        console.log(`${i.subject}  ${i.kind}  ${i.issuer}  groups=[${i.groups.join(',')}]  first=${i.firstSeen} last=${i.lastSeen}  resources=[${i.resources.join(',')}]  ${counts}${revoked}`);
       }
     });
 }

@@ -53,6 +53,8 @@ export interface ConsoleDeps {
   auditorGroup?: string;
   /** Groups that may read the policy and use the playground; default auditors and approvers. */
   policyGroups?: string[];
+  /** Members see the Access page (revoke, restore, live sessions, kill); the query API checks the same group. Default `admins`. */
+  adminGroup?: string;
   sessions?: SessionStore;
   logger?: Logger;
   fetch?: typeof fetch;
@@ -76,6 +78,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const sessions = deps.sessions ?? createSessionStore();
   const auditorGroup = deps.auditorGroup ?? 'auditors';
   const policyGroups = deps.policyGroups ?? [auditorGroup, 'approvers'];
+  const adminGroup = deps.adminGroup ?? 'admins';
   const secure = deps.publicUrl.startsWith('https:');
   const fetchImpl = deps.fetch ?? fetch;
 
@@ -167,6 +170,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
       csrfToken: s.csrfToken,
       canReadAudit: groups.includes(auditorGroup),
       canReadPolicy: groups.some((g) => policyGroups.includes(g)),
+      canAdmin: groups.includes(adminGroup),
     };
   });
 

@@ -34,6 +34,7 @@ export function consoleConfigFromEnv(env: NodeJS.ProcessEnv = process.env) {
     approvalsUrl: env.PORTCULLIS_APPROVALS_URL || 'http://127.0.0.1:8091',
     queryUrl: env.PORTCULLIS_API_URL || 'http://127.0.0.1:8090',
     auditorGroup,
+    adminGroup: env.PORTCULLIS_ADMIN_GROUP || 'admins',
     policyGroups: (env.PORTCULLIS_CONSOLE_POLICY_GROUPS || `${auditorGroup},approvers`).split(',').map((g) => g.trim()).filter(Boolean),
   };
 }

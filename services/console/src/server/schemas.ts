@@ -15,6 +15,7 @@ export const Me = z
     csrfToken: z.string().describe('send as x-csrf-token on every POST'),
     canReadAudit: z.boolean().describe('member of the auditor group: sessions, replay, identities'),
     canReadPolicy: z.boolean(),
+    canAdmin: z.boolean().describe('member of the admins group: revoke identities, groups and clients, end live sessions'),
   })
   .meta({ id: 'Me' });
 

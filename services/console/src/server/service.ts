@@ -36,6 +36,7 @@ export async function startConsole({ bus, logger, config, staticDir = WEB_DIST }
     staticDir,
     policyState: () => policy,
     auditorGroup: config.auditorGroup,
+    adminGroup: config.adminGroup,
     policyGroups: config.policyGroups,
     logger,
   });

@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { NavLink, Route, Routes, useLocation } from 'react-router';
+import { AccessPage } from './pages/Access.tsx';
 import { consoleApi, setCsrfToken, unwrap, type Me } from './api.ts';
 import { InboxPage } from './pages/Inbox.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
@@ -59,6 +60,7 @@ function Shell({ me }: { me: Me }) {
           {me.canReadAudit && <NavLink to="/sessions">Sessions</NavLink>}
           {me.canReadAudit && <NavLink to="/identities">Identities</NavLink>}
           {me.canReadPolicy && <NavLink to="/policy">Policy</NavLink>}
+          {me.canAdmin && <NavLink to="/access">Access</NavLink>}
         </nav>
         <span className="who" title={`groups: ${me.groups.join(', ') || 'none'}`}>
           {me.name ?? me.subject} <span className="muted">({me.groups.join(', ') || 'no groups'})</span>
@@ -74,6 +76,7 @@ function Shell({ me }: { me: Me }) {
           <Route path="/sessions/:id" element={me.canReadAudit ? <SessionPage /> : <NoAccess what="Sessions" group="auditors" />} />
           <Route path="/identities" element={me.canReadAudit ? <IdentitiesPage /> : <NoAccess what="Identities" group="auditors" />} />
           <Route path="/policy" element={me.canReadPolicy ? <PolicyPage me={me} /> : <NoAccess what="The policy" group="auditors or approvers" />} />
+          <Route path="/access" element={me.canAdmin ? <AccessPage /> : <NoAccess what="Access (revocation and live sessions)" group="admins" />} />
           <Route path="*" element={<p>No such page.</p>} />
         </Routes>
       </main>

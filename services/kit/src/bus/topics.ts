@@ -10,7 +10,7 @@ export interface TopicSpec {
 /** The contract topics plus the dead-letter topic, with the settings each needs. */
 export function contractTopicSpecs(partitions = 3): TopicSpec[] {
   return [
-    ...Object.values(topics).map((t) => ({ name: t.name, partitions: t.name === topics.policies.name ? 1 : partitions, config: t.config })),
+    ...Object.values(topics).map((t) => ({ name: t.name, partitions: t.partitions ?? partitions, config: t.config })),
     { name: DEAD_LETTER_TOPIC, partitions: 1, config: { 'retention.ms': '-1' } },
   ];
 }

@@ -10,6 +10,7 @@
  *            carries no personal claims came from a client credentials grant
  *            and is a service
  *   name     name, else email, else preferred_username
+ *   clientId client_id, else azp, else cid (the OAuth client the token was issued to)
  */
 import type { JWTPayload } from 'jose';
 import type { Identity } from '@portcullis/schemas';
@@ -48,7 +49,8 @@ export function identityFromClaims(payload: JWTPayload, mapping: ClaimMapping = 
   else throw invalid(`says its caller kind (${kindClaim}) is ${quoteClaim(declaredKind)} instead of "human" or "service"`);
 
   const name = firstString(payload, ['name', 'email', 'preferred_username']);
-  return { subject, issuer, kind, groups, ...(name ? { name } : {}) };
+  const clientId = firstString(payload, [...CLIENT_ID_CLAIMS]);
+  return { subject, issuer, kind, groups, ...(name ? { name } : {}), ...(clientId ? { clientId } : {}) };
 }
 
 function inferKind(payload: JWTPayload, subject: string): Identity['kind'] {

@@ -15,6 +15,8 @@ export const identityErrorReasons = [
   'wrong_token_type',
   'invalid_claims',
   'issuer_unavailable',
+  /** A valid token of an identity, group or client an admin revoked (or issued before a revocation that was lifted). */
+  'revoked',
 ] as const;
 export type IdentityErrorReason = (typeof identityErrorReasons)[number];
 
@@ -22,7 +24,7 @@ export class IdentityError extends PortcullisError {
   readonly reason: IdentityErrorReason;
 
   constructor(reason: IdentityErrorReason, message: string, options: { issuer?: string; cause?: unknown } = {}) {
-    super(reason === 'issuer_unavailable' ? 'PCL_ERR_IDP_UNAVAILABLE' : 'PCL_ERR_UNAUTHENTICATED', message, {
+    super(reason === 'issuer_unavailable' ? 'PCL_ERR_IDP_UNAVAILABLE' : reason === 'revoked' ? 'PCL_ERR_REVOKED' : 'PCL_ERR_UNAUTHENTICATED', message, {
       cause: options.cause,
       // An unreachable issuer is worth retrying; a bad token never is.
       retriable: reason === 'issuer_unavailable',

@@ -65,6 +65,8 @@ export interface VerifiedToken {
   identity: Identity;
   /** The token's exp claim as an ISO 8601 time (every accepted token has one; absent only if it is beyond what a Date holds). */
   expiresAt?: string;
+  /** The token's iat claim as an ISO 8601 time, when it has one: a token issued before a revocation stays refused after the restore. */
+  issuedAt?: string;
 }
 
 export interface IdentityVerifier {
@@ -146,7 +148,12 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       // jwtVerify required exp and checked it is a number in the future (within the clock tolerance).
       const expires = new Date((payload.exp ?? Number.NaN) * 1000);
       const identity = identityFromClaims(payload, trusted);
-      return Number.isNaN(expires.getTime()) ? { identity } : { identity, expiresAt: expires.toISOString() };
+      const issued = typeof payload.iat === 'number' ? new Date(payload.iat * 1000) : undefined;
+      return {
+        identity,
+        ...(Number.isNaN(expires.getTime()) ? {} : { expiresAt: expires.toISOString() }),
+        ...(issued && !Number.isNaN(issued.getTime()) ? { issuedAt: issued.toISOString() } : {}),
+      };
     },
   };
   return verifier;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CommandRequested } from '@portcullis/schemas';
-import { createIdentityVerifier, createTestBus, silentLogger, type Bus } from '@portcullis/kit';
+import { createIdentityVerifier, createTestBus, silentLogger, startAccessGuard, type AccessGuard, type Bus } from '@portcullis/kit';
 import { connectCommandGate, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { startApprovalsService, type ApprovalsService } from '@portcullis/approvals';
 import { selfSignedCertificate } from '@portcullis/infra/targets';
@@ -72,6 +72,8 @@ export interface Harness {
   gate: CommandGate;
   /** The approvals service and its API. */
   approvals: ApprovalsService;
+  /** Revocations, token lifetime, presence and drain, as the proxy's main.ts wires them. */
+  guard: AccessGuard;
   close(): Promise<void>;
 }
 
@@ -102,18 +104,21 @@ export async function startHarness(upstreams: { api: string; k8s: string }, env:
       { name: 'k8s', protocol: 'kubernetes', server: upstreams.k8s, token: { env: 'TEST_K8S_TOKEN' } },
     ],
   });
-  const verifier = createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] });
-  const app = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env });
+  const guard = await startAccessGuard({ bus, logger: silentLogger(), service: 'proxy-http-test', heartbeatMs: 1000 });
+  const verifier = guard.guardVerifier(createIdentityVerifier({ issuers: [{ issuer: ISSUER, audience: 'portcullis' }] }));
+  const guardedSink = guard.guardSink(sink);
+  const app = createHttpProxy({ config, gate, sink: guardedSink, verifier, logger: silentLogger(), env, guard });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
-  const tlsApp = createHttpProxy({ config, gate, sink, verifier, logger: silentLogger(), env, tls: selfSignedCertificate(mkdtempSync(join(tmpdir(), 'pcl-tls-')), 1) });
+  const tlsApp = createHttpProxy({ config, gate, sink: guardedSink, verifier, logger: silentLogger(), env, guard, tls: selfSignedCertificate(mkdtempSync(join(tmpdir(), 'pcl-tls-')), 1) });
   await tlsApp.listen({ port: 0, host: '127.0.0.1' });
   const tlsPort = (tlsApp.server.address() as AddressInfo).port;
   return {
-    bus, sink, commands, gate, approvals, proxyUrl: `http://127.0.0.1:${port}`, tlsProxyUrl: `https://127.0.0.1:${tlsPort}`,
+    bus, sink, commands, gate, approvals, guard, proxyUrl: `http://127.0.0.1:${port}`, tlsProxyUrl: `https://127.0.0.1:${tlsPort}`,
     async close() {
       await app.close().catch(() => undefined);
       await tlsApp.close().catch(() => undefined);
+      await guard.stop().catch(() => undefined);
       await approvals.stop().catch(() => undefined);
       await realGate.close().catch(() => undefined);
       await pdp.stop().catch(() => undefined);

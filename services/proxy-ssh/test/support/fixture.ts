@@ -56,7 +56,7 @@ export interface Fixture extends SshGateway {
 }
 
 /** `policy`: the policy document to publish (TEST_POLICY unless told). */
-export async function startFixture(options: { policy?: string } = {}): Promise<Fixture> {
+export async function startFixture(options: { policy?: string; tokenGraceMs?: number } = {}): Promise<Fixture> {
   const bus = createTestBus('proxy-ssh');
   await bus.connect();
   const published = await publishPolicy({ bus, yamlText: options.policy ?? TEST_POLICY, fileName: 'ssh-test.yaml' });
@@ -79,6 +79,7 @@ export async function startFixture(options: { policy?: string } = {}): Promise<F
   });
   await reader.ready;
   const gateway = await startSshGateway({
+    ...(options.tokenGraceMs !== undefined ? { tokenGraceMs: options.tokenGraceMs } : {}),
     bus,
     resources: (sshd) => [
       { name: 'orders-db', protocol: 'postgres', target: { whatever: true } },

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIdentityVerifier, silentLogger, type Bus } from '@portcullis/kit';
+import { createIdentityVerifier, silentLogger, startAccessGuard, type AccessGuard, type Bus } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
 import { createSshProxy, parseSshProxyConfig, type SshProxy } from '../../src/index.ts';
 import { startSshd, type TestSshd } from './sshd.ts';
@@ -24,6 +24,8 @@ export interface SshGateway {
   keysPort: number;
   /** A temp dir for the proxy's data and the client's files; removed by close(). */
   dir: string;
+  /** Revocations, token lifetime, presence and drain, as the proxy's main.ts wires them. */
+  guard: AccessGuard;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface SshGatewayOptions {
   /** The resources (portcullis.yaml entries) given the started sshd; default one host, `web-1`, tagged staging. */
   resources?: (sshd: TestSshd) => unknown[];
   issuer?: string;
+  /** Sessions end this long after their token expires (default 0). */
+  tokenGraceMs?: number;
 }
 
 /** A host resource on the test sshd, as portcullis.yaml names it. */
@@ -41,24 +45,28 @@ export const sshdResource = (sshd: TestSshd, name: string, tags: string[] = []):
   credential: { file: sshd.userKeyPath },
 });
 
-export async function startSshGateway({ bus, resources = (sshd) => [sshdResource(sshd, 'web-1', ['staging'])], issuer = ISSUER }: SshGatewayOptions): Promise<SshGateway> {
+export async function startSshGateway({ bus, resources = (sshd) => [sshdResource(sshd, 'web-1', ['staging'])], issuer = ISSUER, tokenGraceMs = 0 }: SshGatewayOptions): Promise<SshGateway> {
   const sshd = await startSshd();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-ssh-'));
   // The proxy decides at the edge (the default), as in production.
   const { gate, sink } = await connectCommandGate({ bus, logger: silentLogger(), decision: 'edge', service: 'proxy-ssh-test', verdictTimeoutMs: 20_000, policyStalenessMs: 10_000 });
   const config = parseSshProxyConfig({ ssh: { verdictTimeoutMs: 20_000, holdTimeoutMs: 60_000 }, resources: resources(sshd) });
+  const guard = await startAccessGuard({ bus, logger: silentLogger(), service: 'proxy-ssh-test', tokenGraceMs, heartbeatMs: 1000 });
   const proxy = createSshProxy({
-    config, gate, sink,
-    verifier: createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] }),
+    config, gate,
+    sink: guard.guardSink(sink),
+    verifier: guard.guardVerifier(createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] })),
+    guard,
     dataDir: join(dir, 'data'),
     logger: process.env.PORTCULLIS_TEST_LOGS ? undefined : silentLogger(),
   });
   const { port } = await proxy.listen(0, '127.0.0.1');
   const { port: keysPort } = await proxy.keysApi.listen(0, '127.0.0.1');
   return {
-    sshd, proxy, port, keysPort, dir,
+    sshd, proxy, port, keysPort, dir, guard,
     async close() {
       await proxy.close().catch(() => undefined);
+      await guard.stop().catch(() => undefined);
       await gate.close().catch(() => undefined);
       await sshd.stop();
       rmSync(dir, { recursive: true, force: true });
