@@ -87,6 +87,31 @@ describe('evolve functions: given events, then rows', () => {
     }
   });
 
+  it('a disputed verdict flags the command and its session in any order; the earliest dispute is shown; twice changes nothing', () => {
+    const s = new CraftedSession();
+    const cmd = s.command('DROP TABLE orders');
+    const allow = { ...s.verdict(cmd, 'allow', [], ['default allow'], ['ddl']), decidedBy: 'edge:doctored-proxy' };
+    const first = s.disputed(allow, 'block', 'under policy version 1 the verifier decides block');
+    const second = s.disputed(allow, undefined, 'stale policy');
+    const events = [cmd, allow, first, second];
+    for (const order of [events, [...events].reverse(), [second, cmd, first, allow, first, second]]) {
+      const row = order.reduce((r, e) => evolveCommand(r, e), undefined as ReturnType<typeof evolveCommand> | undefined)!;
+      assert.deepEqual(
+        [row.effect, row.dispute_event_id, row.dispute_reason, row.dispute_expected_effect, row.disputed_decided_by, row.dispute_verified_by],
+        ['allow', first.eventId, 'under policy version 1 the verifier decides block', 'block', 'edge:doctored-proxy', 'pdp:verifier-1']);
+    }
+    const undisputed = [cmd, allow].reduce((r, e) => evolveCommand(r, e), undefined as ReturnType<typeof evolveCommand> | undefined)!;
+    assert.equal(undisputed.dispute_event_id, null);
+
+    const view = new MemoryView();
+    view.apply(projected([s.opened(), cmd, allow]));
+    assert.equal(view.rows.sessions.get(s.sessionId)!.disputed, false);
+    view.apply(projected([first]));
+    assert.equal(view.rows.sessions.get(s.sessionId)!.disputed, true);
+    assert.equal(view.rows.commands.get(cmd.commandId)!.dispute_event_id, first.eventId);
+    assert.deepEqual(touchedKeys(projected([first])).commands, [cmd.commandId]);
+  });
+
   it('a session row: who and where from SessionOpened (or the first command), times, close, last seq', () => {
     const { s, events } = aSession();
     const row = events.filter((e) => e.type !== 'VerdictIssued').reduce((r, e) => evolveSession(r, e as Parameters<typeof evolveSession>[1]), undefined as ReturnType<typeof evolveSession> | undefined)!;

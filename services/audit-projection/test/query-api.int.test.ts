@@ -124,7 +124,7 @@ test('commands: filters by effect, rule, class, resource, identity, text; cursor
   assert.equal(seen.length, 4);
   assert.equal(new Set(seen).size, 4);
   const item = (await get('/commands?effect=mask')).body.items[0];
-  assert.deepEqual(Object.keys(item).sort(), ['at', 'commandId', 'flags', 'identity', 'kind', 'outcome', 'parameters', 'phase', 'protocol', 'reason', 'resource', 'seq', 'sessionId', 'statementName', 'text', 'verdict']);
+  assert.deepEqual(Object.keys(item).sort(), ['at', 'commandId', 'dispute', 'flags', 'identity', 'kind', 'outcome', 'parameters', 'phase', 'protocol', 'reason', 'resource', 'seq', 'sessionId', 'statementName', 'text', 'verdict']);
   assert.equal((await get('/commands?cursor=garbage')).status, 400);
 });
 

@@ -19,6 +19,7 @@ export const CommandQuery = z.object({
   to: ts.optional(),
   q: z.string().max(500).optional().describe('text search in the command text (substring, case-insensitive)'),
   flagged: bool.optional().describe('only commands with an audit finding'),
+  disputed: bool.optional().describe('only commands whose verdict the verifier disputed (true) or none (false)'),
   limit,
   cursor: z.string().optional(),
 });
@@ -48,7 +49,13 @@ export const CommandItem = z.object({
     status: z.string().nullable(), rows: z.number().nullable(), tag: z.string().nullable(), error: z.string().nullable(),
     durationMs: z.number().nullable(), at: z.string().nullable(),
   }),
-  flags: z.array(z.enum(['no-verdict', 'no-outcome', 'executed-without-allow'])),
+  dispute: z.object({
+    eventId: z.string(), at: z.string().nullable(), reason: z.string().nullable(),
+    expectedEffect: z.string().nullable().describe('what the verifier decided; null when it could not decide under the verdict\'s policy version'),
+    decidedBy: z.string().nullable().describe('who issued the disputed verdict, e.g. edge:<proxy instance>'),
+    verifiedBy: z.string().nullable(),
+  }).nullable().describe('the verifier (policy-decision service) disagreed with the verdict the proxy issued: the earliest VerdictDisputed'),
+  flags: z.array(z.enum(['no-verdict', 'no-outcome', 'executed-without-allow', 'disputed'])),
 });
 export type CommandItem = z.infer<typeof CommandItem>;
 
@@ -60,6 +67,7 @@ export const SessionQuery = z.object({
   to: ts.optional(),
   integrity: z.enum(['ok', 'gap', 'tampered']).optional(),
   hadBlocked: bool.optional().describe('sessions that had a blocked or held command (true) or none (false)'),
+  disputed: bool.optional().describe('sessions with a verdict the verifier disputed (true) or none (false)'),
   limit,
   cursor: z.string().optional(),
 });
@@ -86,6 +94,7 @@ export const SessionItem = z.object({
   commandCount: z.number(),
   blockedOrHeldCount: z.number(),
   flaggedCount: z.number(),
+  disputed: z.boolean().describe('the verifier disputed a verdict issued in this session'),
 });
 
 /** How current the view is: every event written before `asOf` is in it (null: the view's freshness is unknown to this process). */

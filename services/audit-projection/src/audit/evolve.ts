@@ -10,7 +10,10 @@
  * log shares (foldApprovalOutcome): the first outcome in log order decides.
  * Applying an event twice changes nothing.
  */
-import { commandText, foldApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type CommandRequested, type Identity, type SessionTopicEvent, type VerdictIssued } from '@portcullis/schemas';
+import {
+  commandText, foldApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type CommandRequested, type Identity, type SessionTopicEvent,
+  type VerdictDisputed, type VerdictIssued,
+} from '@portcullis/schemas';
 import type { ApprovalRow, CommandRow, IdentityRow, SessionRow } from './rows.ts';
 
 const time = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
@@ -26,10 +29,11 @@ export function emptySession(sessionId: string): SessionRow {
     identity_name: null, resource: null, resource_kind: null, resource_tags: null, client_address: null, application_name: null,
     reason: null, started_at: null, opened_at: null, closed_at: null, close_reason: null, duration_ms: null, last_event_at: null,
     last_seq: 0, verified_seq: 0, verified_digest: null, integrity: 'ok', missing_seq: null, tampered_seq: null, tampered_event_id: null,
+    disputed: false,
   };
 }
 
-type SessionContributor = SessionTopicEvent | CommandRequested | VerdictIssued;
+type SessionContributor = SessionTopicEvent | CommandRequested | VerdictIssued | VerdictDisputed;
 
 export function evolveSession(row: SessionRow | undefined, event: SessionContributor): SessionRow {
   const s = { ...(row ?? emptySession(event.sessionId)) };
@@ -56,6 +60,10 @@ export function evolveSession(row: SessionRow | undefined, event: SessionContrib
       s.close_reason = event.reason ?? null;
       s.duration_ms = event.durationMs;
       break;
+    case 'VerdictDisputed':
+      // A session with a disputed verdict stays flagged: the dispute is about what already ran or was refused in it.
+      s.disputed = true;
+      break;
     case 'CommandCompleted':
     case 'OutputRecorded':
     case 'VerdictIssued':
@@ -80,10 +88,11 @@ export function emptyCommand(commandId: string, sessionId: string): CommandRow {
     phase: null, statement_name: null, parameters: null, reason: null, effect: null, verdict_final: null, held: false, rule_ids: null,
     reasons: null, classes: null, policy_version: null, approval_id: null, verdict_at: null, verdict_event_id: null, status: null,
     row_count: null, tag: null, error: null, duration_ms: null, completed_at: null, completed_event_id: null,
+    dispute_event_id: null, dispute_at: null, dispute_reason: null, dispute_expected_effect: null, disputed_decided_by: null, dispute_verified_by: null,
   };
 }
 
-type CommandContributor = CommandRequested | VerdictIssued | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
+type CommandContributor = CommandRequested | VerdictIssued | VerdictDisputed | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
 
 export function evolveCommand(row: CommandRow | undefined, event: CommandContributor): CommandRow {
   const c = { ...(row ?? emptyCommand(event.commandId, event.sessionId)) };
@@ -115,6 +124,15 @@ export function evolveCommand(row: CommandRow | undefined, event: CommandContrib
       }
       break;
     }
+    case 'VerdictDisputed':
+      // The earliest dispute is shown (a verdict can be disputed twice, e.g. wrong rule and stale policy).
+      if (c.dispute_event_id === null || supersedes(c.dispute_at!, c.dispute_event_id, event.occurredAt, event.eventId)) {
+        Object.assign(c, {
+          dispute_event_id: event.eventId, dispute_at: event.occurredAt, dispute_reason: event.reason, dispute_expected_effect: event.expected?.effect ?? null,
+          disputed_decided_by: event.decidedBy, dispute_verified_by: event.verifiedBy,
+        });
+      }
+      break;
     case 'CommandCompleted':
       if (supersedes(event.occurredAt, event.eventId, c.completed_at, c.completed_event_id)) {
         Object.assign(c, {

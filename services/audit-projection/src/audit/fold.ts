@@ -60,6 +60,7 @@ export function touchedKeys(batch: readonly ProjectedEvent[]): {
         sessions.add(event.sessionId);
         break;
       case 'VerdictIssued':
+      case 'VerdictDisputed':
       case 'CommandCompleted':
         commands.add(event.commandId);
         sessions.add(event.sessionId);
@@ -108,6 +109,7 @@ export function foldAuditBatch(stored: AuditRows, batch: readonly ProjectedEvent
     switch (event.type) {
       case 'CommandRequested':
       case 'VerdictIssued':
+      case 'VerdictDisputed':
       case 'CommandCompleted':
         commands.set(event.commandId, evolveCommand(commands.get(event.commandId), event));
         sessions.set(event.sessionId, evolveSession(sessions.get(event.sessionId), event));

@@ -25,6 +25,8 @@ export interface SessionRow extends ChainState {
   duration_ms: number | null;
   last_event_at: string | null;
   last_seq: number;
+  /** The verifier disputed a verdict issued in this session (VerdictDisputed). */
+  disputed: boolean;
 }
 
 export interface CommandRow {
@@ -64,6 +66,18 @@ export interface CommandRow {
   duration_ms: number | null;
   completed_at: string | null;
   completed_event_id: string | null;
+  /**
+   * The verifier's dispute of a verdict on this command (VerdictDisputed):
+   * the earliest by (occurredAt, eventId), so any order of arrival gives the same row.
+   */
+  dispute_event_id: string | null;
+  dispute_at: string | null;
+  dispute_reason: string | null;
+  /** What the verifier decided (null: it could not decide under the verdict's policy version). */
+  dispute_expected_effect: string | null;
+  /** decidedBy of the disputed verdict: which proxy issued it. */
+  disputed_decided_by: string | null;
+  dispute_verified_by: string | null;
 }
 
 export interface ApprovalRow {
