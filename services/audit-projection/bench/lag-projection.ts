@@ -12,4 +12,6 @@ const pool = createPool(postgresUrl('portcullis'), 4);
 const projection = await startAuditProjection({ bus, pool, logger: silentLogger(), schema: process.env.BENCH_SCHEMA! });
 await projection.caughtUp;
 process.send?.('ready');
+// The bench went away (finished or failed): so does its projection.
+process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => void projection.stop().finally(() => pool.end()).finally(() => bus.disconnect()).finally(() => process.exit(0)));

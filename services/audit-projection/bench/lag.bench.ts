@@ -41,7 +41,6 @@ const token = await issueServiceToken(issuer, 'reporting-job');
 
 const schema = `bench_lag_${randomBytes(4).toString('hex')}`;
 const pool = createPool(postgresUrl('portcullis'), 2);
-const started = Date.now();
 const projection = fork(fileURLToPath(new URL('./lag-projection.ts', import.meta.url)), [], {
   execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_NAMESPACE: bus.names.namespace, BENCH_SCHEMA: schema },
 });
@@ -49,12 +48,14 @@ await new Promise<void>((resolve, reject) => {
   projection.once('message', () => resolve());
   projection.once('exit', (code) => reject(new Error(`the projection process exited (${code}) before it was ready`)));
 });
+// The view held everything when the projection said ready: an event never applied on a partition is at most this old.
+const ready = Date.now();
 
 const topics = AUDIT_TOPICS.map((k) => bus.names.of(k));
 const admin = await bus.admin();
 /** The view's lag as the world sees it: Kafka's end offsets against the checkpoints the projection committed with its rows. */
 async function sampleLag(): Promise<{ at: number; lag: number; secondsBehind: number }> {
-  const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string; applied_until: Date | null }>(
+  const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string; applied_until: string | null }>(
     `SELECT topic, partition, next_offset, applied_until FROM ${schemaIdent(schema)}.checkpoints WHERE consumer = 'audit'`);
   const checkpoints = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, r]));
   const now = Date.now();
@@ -65,7 +66,7 @@ async function sampleLag(): Promise<{ at: number; lag: number; secondsBehind: nu
       const c = checkpoints.get(`${topic}:${p.partition}`);
       const status = partitionStatus({
         topic, partition: p.partition, position: BigInt(c?.next_offset ?? 0), end: BigInt(p.high),
-        appliedUntil: c?.applied_until ? c.applied_until.getTime() : undefined, now, since: started,
+        appliedUntil: c?.applied_until ? Date.parse(c.applied_until) : undefined, now, since: ready,
       });
       lag += status.lag;
       secondsBehind = Math.max(secondsBehind, status.secondsBehind);
