@@ -137,7 +137,7 @@ export function foldAuditBatch(stored: AuditRows, batch: readonly ProjectedEvent
       identities.set(k, evolveIdentity(identities.get(k), seen, event.occurredAt, event.eventId));
     }
     if (isChained(event)) {
-      links.push({ session_id: event.sessionId, seq: event.seq, digest: event.digest, event_id: event.eventId, type: event.type });
+      links.push({ session_id: event.sessionId, seq: event.seq, digest: event.digest, event_id: event.eventId });
       const list = chained.get(event.sessionId) ?? [];
       list.push(event);
       chained.set(event.sessionId, list);

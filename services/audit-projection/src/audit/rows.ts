@@ -116,13 +116,12 @@ export interface IdentityRow {
   profile_event_id: string;
 }
 
-/** One chained event's place in its session's chain. */
+/** One chained event's place in its session's chain (the table keeps session, seq and digest; the id names a tampering event). */
 export interface ChainLinkRow {
   session_id: string;
   seq: number;
   digest: string;
   event_id: string;
-  type: string;
 }
 
 /** A chained event waiting for the events before it (JSON of the event as validated). */

@@ -43,9 +43,10 @@ export async function migrateAudit(client: PoolClient, schema: string): Promise<
     CREATE INDEX IF NOT EXISTS commands_by_effect ON ${s}.commands (effect, at DESC NULLS LAST, command_id DESC);
     CREATE INDEX IF NOT EXISTS commands_disputed ON ${s}.commands (at DESC NULLS LAST, command_id DESC) WHERE dispute_event_id IS NOT NULL;
 
-    -- seq, digest and id of every chained event: a second, different event with a seq already here is tampering.
+    -- seq and digest of every chained event: a second, different event with a seq already here is tampering.
+    -- The largest table by rows (one per chained event), so nothing else: it is written at every batch.
     CREATE TABLE IF NOT EXISTS ${s}.chain_links (
-      session_id text NOT NULL, seq int NOT NULL, digest text NOT NULL, event_id text NOT NULL, type text NOT NULL,
+      session_id text NOT NULL, seq int NOT NULL, digest text NOT NULL,
       PRIMARY KEY (session_id, seq));
     -- Chained events not yet proven (an earlier seq has not arrived): kept until the chain reaches them.
     CREATE TABLE IF NOT EXISTS ${s}.chain_pending (
@@ -127,10 +128,14 @@ export const identitiesTable: TableShape<IdentityRow> = {
 export const chainLinksTable: TableShape<ChainLinkRow> = {
   table: 'chain_links',
   key: ['session_id', 'seq'],
-  columns: [
-    { name: 'session_id', type: 'text' }, { name: 'seq', type: 'int' }, { name: 'digest', type: 'text' }, { name: 'event_id', type: 'text' },
-    { name: 'type', type: 'text' },
-  ],
+  columns: [{ name: 'session_id', type: 'text' }, { name: 'seq', type: 'int' }, { name: 'digest', type: 'text' }],
+};
+
+/** A batch's links as compared with the stored ones (apply.ts): with the event id, to name a tampering event. */
+export const chainLinkProbe: TableShape<ChainLinkRow> = {
+  table: 'chain_links',
+  key: ['session_id', 'seq'],
+  columns: [...chainLinksTable.columns, { name: 'event_id', type: 'text' }],
 };
 
 export const chainPendingTable: TableShape<PendingLinkRow> = {
@@ -142,7 +147,8 @@ export const chainPendingTable: TableShape<PendingLinkRow> = {
 export const auditProjection: ProjectionDefinition = {
   name: 'audit',
   // 2: chain_links + chain_pending instead of chain_events, approvals.status_offset (first outcome in log order).
-  // 3: disputes (commands.dispute_*, sessions.disputed): VerdictDisputed events before it were passed over, so rebuild.
+  // 3: disputes (commands.dispute_*, sessions.disputed): VerdictDisputed events before it were passed over, so rebuild;
+  //    chain_links narrowed to (session_id, seq, digest).
   version: 3,
   tables: ['sessions', 'commands', 'chain_events', 'chain_links', 'chain_pending', 'approvals', 'identities'],
   topics: AUDIT_TOPICS,
