@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProjectedEvent } from '@portcullis/kit';
 import { newId, type ApprovalsTopicEvent, type ChainedEvent, type EventOf, type TopicKey } from '@portcullis/schemas';
-import { evolveApproval, evolveCommand, evolveIdentity, evolveSession } from '../src/audit/evolve.ts';
+import { compareInstants, evolveApproval, evolveCommand, evolveIdentity, evolveSession } from '../src/audit/evolve.ts';
 import { foldAuditBatch, touchedKeys, type AuditRows } from '../src/audit/fold.ts';
 import type { ApprovalRow } from '../src/audit/rows.ts';
 import { alice, ciJob, CraftedSession, tick } from './crafted.ts';
@@ -65,6 +65,14 @@ function aSession() {
 }
 
 describe('evolve functions: given events, then rows', () => {
+  it('instants compare as time: as text in one UTC layout, parsed across layouts and offsets', () => {
+    assert.ok(compareInstants('2025-01-01T10:00:00.000Z', '2025-01-01T10:00:01.000Z') < 0);
+    assert.equal(compareInstants('2025-01-01T10:00:00.000Z', '2025-01-01T10:00:00.000Z'), 0);
+    assert.ok(compareInstants('2025-01-01T10:00:00.5Z', '2025-01-01T10:00:00.25Z') > 0, 'different precision: parsed');
+    assert.ok(compareInstants('2025-01-01T11:00:00.000+02:00', '2025-01-01T10:00:00.000Z') < 0, 'an offset: parsed');
+    assert.equal(compareInstants('2025-01-01 10:00:00+00', '2025-01-01T10:00:00.000Z'), 0, 'as PostgreSQL writes it');
+  });
+
   it('a command row takes its text from the request, the winning verdict and the outcome, in any order', () => {
     const { s, read, events } = aSession();
     const mine = events.filter((e) => 'commandId' in e && e.commandId === read.commandId && e.type !== 'OutputRecorded') as Parameters<typeof evolveCommand>[1][];

@@ -16,12 +16,24 @@ import {
 } from '@portcullis/schemas';
 import type { ApprovalRow, CommandRow, IdentityRow, SessionRow } from './rows.ts';
 
-const time = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
-export const earlier = (a: string | null, b: string): string => (a === null || time(b) < time(a) ? b : a);
-export const later = (a: string | null, b: string): string => (a === null || time(b) > time(a) ? b : a);
+/**
+ * Orders two instants: negative when `a` is earlier. Every event's time is
+ * compared several times per batch, so two UTC timestamps of one layout
+ * (same length, both ending in Z: the contracts' ISO 8601 has four-digit
+ * years) are compared as text, which orders them as time; anything else is parsed.
+ */
+export function compareInstants(a: string, b: string): number {
+  if (a.length === b.length && a.endsWith('Z') && b.endsWith('Z')) return a < b ? -1 : a > b ? 1 : 0;
+  return Date.parse(a) - Date.parse(b);
+}
+export const earlier = (a: string | null, b: string): string => (a === null || compareInstants(b, a) < 0 ? b : a);
+export const later = (a: string | null, b: string): string => (a === null || compareInstants(b, a) > 0 ? b : a);
 /** Does (at, id) come after (at0, id0)? Ties on time broken by id so the outcome is order-independent. */
-const supersedes = (at: string, id: string, at0: string | null, id0: string | null): boolean =>
-  at0 === null || time(at) > time(at0) || (time(at) === time(at0) && id > (id0 ?? ''));
+const supersedes = (at: string, id: string, at0: string | null, id0: string | null): boolean => {
+  if (at0 === null) return true;
+  const order = compareInstants(at, at0);
+  return order > 0 || (order === 0 && id > (id0 ?? ''));
+};
 
 export function emptySession(sessionId: string): SessionRow {
   return {
