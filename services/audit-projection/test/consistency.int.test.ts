@@ -128,7 +128,7 @@ test('batches cut at arbitrary points give the view of one batch (set-based writ
   }
 });
 
-test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka) equals the view built live', async () => {
+test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka), and with fetches decoded in small chunks, equals the view built live', async () => {
   const bus = await withBus('audit-tiny', 3);
   const schema = schemaFor('tiny');
   const live = await startAuditProjection({ bus, pool, logger: silentLogger(), schema });
@@ -151,6 +151,15 @@ test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka) equals the 
   assert.equal((await metrics.errors.get()).values.reduce((n, v) => n + v.value, 0), 0);
   assert.ok((await metrics.transactions.get()).values[0]!.value > 3, 'many small transactions');
   assert.deepEqual(await dumpView(pool, rebuilt), expected);
+
+  // Big fetches decoded in chunks of 7 events, transactions of at most 20: chunks of one batch in flight together.
+  const chunked = schemaFor('chunked_rebuilt');
+  const chunkedMetrics = projectionMetrics();
+  await rebuildAuditProjection({ bus, pool, logger: silentLogger(), schema: chunked, decodeChunkEvents: 7, maxTransactionEvents: 20, timeoutMs: 120_000, metrics: chunkedMetrics });
+  assert.equal((await chunkedMetrics.errors.get()).values.reduce((n, v) => n + v.value, 0), 0);
+  const chunkedTransactions = (await chunkedMetrics.transactions.get()).values[0]!.value;
+  assert.ok(chunkedTransactions >= Math.ceil((events.length + 1) / 20), `${events.length + 1} events in ${chunkedTransactions} transactions of at most 20`);
+  assert.deepEqual(await dumpView(pool, chunked), expected);
 });
 
 test('SIGKILL in the middle of applying: after a restart nothing is lost and nothing is applied twice', async () => {

@@ -15,6 +15,10 @@ export interface StartProjectionOptions {
   groupId?: string;
   /** Upper bound of one partition's batch in bytes (tests cut batches small with it). */
   maxBytesPerPartition?: number;
+  /** Events decoded and queued at a time from one partition's batch (default 2,500; tests cut chunks small with it). */
+  decodeChunkEvents?: number;
+  /** Events per transaction, at most unless one chunk is bigger (default 10,000). */
+  maxTransactionEvents?: number;
 }
 
 /**
