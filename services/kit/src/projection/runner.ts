@@ -71,9 +71,15 @@ export interface ProjectionRunnerOptions {
   maxWaitTimeInMs?: number;
   /** Upper bound of one partition's batch in bytes (default 8 MiB); small values cut batches small (tests). */
   maxBytesPerPartition?: number;
-  /** Events decoded and queued at a time from one partition's batch (default 2,500): a transaction starts while the rest is decoded. */
+  /**
+   * Events decoded and queued at a time from one partition's batch (default:
+   * the whole batch), so a transaction can start while the rest is decoded.
+   * Not the default: the audit measured worse with it (12.3 s of CPU instead
+   * of 7.2 s for 100,000 events at 2,500/10,000) — a session's events then
+   * span transactions and its hash chain goes through chain_pending.
+   */
   decodeChunkEvents?: number;
-  /** Events per transaction, at most unless one chunk is bigger (default 10,000). */
+  /** Events per transaction, at most unless one chunk is bigger (default: everything queued). */
   maxTransactionEvents?: number;
   /** How often lag is sampled from the brokers' end offsets (default 1000 ms; 0: never). */
   statusIntervalMs?: number;
@@ -257,8 +263,7 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     // Let every batch of the current fetch (handed to eachBatch concurrently) join this transaction.
     await new Promise((r) => setImmediate(r));
     while (queue.length > 0) {
-      // A transaction takes the oldest batches up to MAX_TRANSACTION_EVENTS (at least one): PostgreSQL starts on
-      // them while the rest of the fetch is still being decoded, so both cores work.
+      // A transaction takes the oldest batches up to MAX_TRANSACTION_EVENTS (at least one; by default all queued).
       let size = 0;
       let take = 0;
       while (take < queue.length && (take === 0 || size + queue[take]!.events.length <= MAX_TRANSACTION_EVENTS)) size += queue[take++]!.events.length;
@@ -298,8 +303,8 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
    */
   const queued = new Map<string, bigint>();
   const MAX_QUEUED_EVENTS = 20_000;
-  const MAX_TRANSACTION_EVENTS = options.maxTransactionEvents ?? 10_000;
-  const DECODE_CHUNK = options.decodeChunkEvents ?? 2_500;
+  const MAX_TRANSACTION_EVENTS = options.maxTransactionEvents ?? Number.POSITIVE_INFINITY;
+  const DECODE_CHUNK = options.decodeChunkEvents ?? Number.POSITIVE_INFINITY;
   const queuedEvents = (): number => queue.reduce((n, p) => n + p.events.length, 0);
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
