@@ -11,6 +11,13 @@ test('canonical JSON sorts keys at every depth and drops undefined', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
 });
 
+test('canonical JSON: keys in UTF-16 code unit order (digits, capitals, non-ASCII, astral), escapes and numbers as JSON.stringify writes them', () => {
+  // The digest of every recorded event depends on this exact text: a change here breaks every stored chain.
+  const value = { 'é': 1, Z: [undefined, null, -0, 1e21, 0.1, 'a"\\\n\u2028\u0001'], a: { '😀': true, '\u0000': false, 'ａ': {}, b: [], c: undefined }, '10': 'x', '9': 'y', B: [[{ y: 1, x: [{}] }]] };
+  assert.equal(canonicalJson(value), '{"10":"x","9":"y","B":[[{"x":[{}],"y":1}]],"Z":[null,null,0,1e+21,0.1,"a\\"\\\\\\n\u2028\\u0001"],"a":{"\\u0000":false,"b":[],"😀":true,"ａ":{}},"é":1}');
+  assert.throws(() => canonicalJson({ a: [Number.NaN] }), /non-finite/);
+});
+
 test('the chain numbers events 1..n and links each digest to the previous one', () => {
   const es = events();
   assert.deepEqual(es.map((e) => e.seq), [1, 2, 3, 4]);

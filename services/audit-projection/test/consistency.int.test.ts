@@ -71,7 +71,7 @@ test('granted, then a racing expiry with a later time: the PDP runs it as grante
   assert.deepEqual(command, { effect: final.effect, verdict_final: true, held: true, status: 'executed' });
 });
 
-/** Sessions with every kind of event, including one whose seq 2 arrives only at the end and an approval. */
+/** Sessions with every kind of event, including one whose seq 2 arrives only at the end, an approval and (every third) disputed verdicts. */
 function history(sessions: number) {
   const events: { type: string }[] = [];
   let late: { type: string } | undefined;
@@ -81,11 +81,13 @@ function history(sessions: number) {
     const write = s.command(`UPDATE orders SET status = 'x' WHERE id = ${i}`);
     const approvalId = newId();
     const hold = { ...s.verdict(write, 'hold', ['dba'], ['needs a DBA'], ['write'], false), approvalId };
+    const readVerdict = s.verdict(read, 'mask', ['pii-masked'], ['no personal data']);
+    const disputes = i % 3 === 0 ? [s.disputed(readVerdict, 'block', 'the verifier decides block'), s.disputed(readVerdict, undefined, 'stale policy')] : [];
     const ts = nowIso();
     const approval = { sessionId: s.sessionId, approvalId };
     const session = [
-      s.opened(), read, s.verdict(read, 'mask', ['pii-masked'], ['no personal data']), s.output(read, ['id', 'email'], [[String(i), 'c***@example.test']]),
-      s.completed(read, 'executed', { rows: 1 }), write, hold,
+      s.opened(), read, readVerdict, s.output(read, ['id', 'email'], [[String(i), 'c***@example.test']]),
+      s.completed(read, 'executed', { rows: 1 }), ...disputes, write, hold,
       { type: 'ApprovalRequested', eventId: newId(), occurredAt: ts, ...approval, commandId: write.commandId, identity: s.identity, resource: s.resource,
         commandText: 'UPDATE', ruleId: 'dba', approverGroups: ['dba'], quorum: 1, expiresAt: ts, policyVersion: 1 },
       { type: 'ApprovalGranted', eventId: newId(), occurredAt: ts, ...approval, approvers: ['alice'] },
@@ -126,7 +128,7 @@ test('batches cut at arbitrary points give the view of one batch (set-based writ
   }
 });
 
-test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka) equals the view built live', async () => {
+test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka), and with fetches decoded in small chunks, equals the view built live', async () => {
   const bus = await withBus('audit-tiny', 3);
   const schema = schemaFor('tiny');
   const live = await startAuditProjection({ bus, pool, logger: silentLogger(), schema });
@@ -149,6 +151,15 @@ test('rebuilt from offset 0 with tiny fetches (batches cut by Kafka) equals the 
   assert.equal((await metrics.errors.get()).values.reduce((n, v) => n + v.value, 0), 0);
   assert.ok((await metrics.transactions.get()).values[0]!.value > 3, 'many small transactions');
   assert.deepEqual(await dumpView(pool, rebuilt), expected);
+
+  // Big fetches decoded in chunks of 7 events, transactions of at most 20: chunks of one batch in flight together.
+  const chunked = schemaFor('chunked_rebuilt');
+  const chunkedMetrics = projectionMetrics();
+  await rebuildAuditProjection({ bus, pool, logger: silentLogger(), schema: chunked, decodeChunkEvents: 7, maxTransactionEvents: 20, timeoutMs: 120_000, metrics: chunkedMetrics });
+  assert.equal((await chunkedMetrics.errors.get()).values.reduce((n, v) => n + v.value, 0), 0);
+  const chunkedTransactions = (await chunkedMetrics.transactions.get()).values[0]!.value;
+  assert.ok(chunkedTransactions >= Math.ceil((events.length + 1) / 20), `${events.length + 1} events in ${chunkedTransactions} transactions of at most 20`);
+  assert.deepEqual(await dumpView(pool, chunked), expected);
 });
 
 test('SIGKILL in the middle of applying: after a restart nothing is lost and nothing is applied twice', async () => {
@@ -182,5 +193,9 @@ test('SIGKILL in the middle of applying: after a restart nothing is lost and not
   assert.equal(restarted.chain_links!.length, chained);
   assert.equal(restarted.commands!.length, 300);
   assert.deepEqual(await q(`SELECT status, count(*)::int AS n FROM ${schema}.approvals GROUP BY status`), [{ status: 'granted', n: 150 }]);
+  // Every third session had its read's verdict disputed twice: the first dispute is shown, whatever the cut.
+  assert.deepEqual(await q(`SELECT count(*)::int AS n, count(DISTINCT dispute_reason)::int AS reasons, min(dispute_reason) AS reason FROM ${schema}.commands WHERE dispute_event_id IS NOT NULL`),
+    [{ n: 50, reasons: 1, reason: 'the verifier decides block' }]);
+  assert.equal((await q(`SELECT 1 FROM ${schema}.sessions WHERE disputed`)).length, 50);
   assert.equal((await q(`SELECT 1 FROM ${schema}.sessions WHERE integrity <> 'ok'`)).length, 0);
 });

@@ -1,5 +1,5 @@
 /** Crafted events, as the proxies and the PDP write them (no I/O: unit tests use these too). */
-import { newId, SessionChain, type CommandRequested, type Identity, type VerdictIssued } from '@portcullis/schemas';
+import { newId, SessionChain, type CommandRequested, type Identity, type VerdictDisputed, type VerdictIssued } from '@portcullis/schemas';
 
 export const ISSUER = 'http://127.0.0.1:9400';
 export const ciJob: Identity = { subject: 'ci-deploy', issuer: ISSUER, kind: 'service', groups: ['ci'] };
@@ -37,6 +37,16 @@ export class CraftedSession {
     return {
       type: 'VerdictIssued', eventId: newId(), occurredAt: tick(), sessionId: this.sessionId, commandId: command.commandId,
       effect, ruleIds, reasons, policyVersion: 1, final, classes,
+    };
+  }
+
+  /** The verifier's dispute of `verdict`, as the policy-decision service publishes it. */
+  disputed(verdict: VerdictIssued, expected: VerdictIssued['effect'] | undefined, reason: string): VerdictDisputed {
+    return {
+      type: 'VerdictDisputed', eventId: newId(), occurredAt: tick(), sessionId: this.sessionId, commandId: verdict.commandId,
+      verdictEventId: verdict.eventId, decidedBy: verdict.decidedBy ?? 'edge:proxy-1', policyVersion: verdict.policyVersion,
+      issued: { effect: verdict.effect, ruleIds: verdict.ruleIds }, ...(expected ? { expected: { effect: expected, ruleIds: ['r'], reasons: ['r'] } } : {}),
+      reason, verifiedBy: 'pdp:verifier-1',
     };
   }
 

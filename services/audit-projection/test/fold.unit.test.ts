@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProjectedEvent } from '@portcullis/kit';
 import { newId, type ApprovalsTopicEvent, type ChainedEvent, type EventOf, type TopicKey } from '@portcullis/schemas';
-import { evolveApproval, evolveCommand, evolveIdentity, evolveSession } from '../src/audit/evolve.ts';
+import { compareInstants, evolveApproval, evolveCommand, evolveIdentity, evolveSession } from '../src/audit/evolve.ts';
 import { foldAuditBatch, touchedKeys, type AuditRows } from '../src/audit/fold.ts';
 import type { ApprovalRow } from '../src/audit/rows.ts';
 import { alice, ciJob, CraftedSession, tick } from './crafted.ts';
@@ -65,6 +65,14 @@ function aSession() {
 }
 
 describe('evolve functions: given events, then rows', () => {
+  it('instants compare as time: as text in one UTC layout, parsed across layouts and offsets', () => {
+    assert.ok(compareInstants('2025-01-01T10:00:00.000Z', '2025-01-01T10:00:01.000Z') < 0);
+    assert.equal(compareInstants('2025-01-01T10:00:00.000Z', '2025-01-01T10:00:00.000Z'), 0);
+    assert.ok(compareInstants('2025-01-01T10:00:00.5Z', '2025-01-01T10:00:00.25Z') > 0, 'different precision: parsed');
+    assert.ok(compareInstants('2025-01-01T11:00:00.000+02:00', '2025-01-01T10:00:00.000Z') < 0, 'an offset: parsed');
+    assert.equal(compareInstants('2025-01-01 10:00:00+00', '2025-01-01T10:00:00.000Z'), 0, 'as PostgreSQL writes it');
+  });
+
   it('a command row takes its text from the request, the winning verdict and the outcome, in any order', () => {
     const { s, read, events } = aSession();
     const mine = events.filter((e) => 'commandId' in e && e.commandId === read.commandId && e.type !== 'OutputRecorded') as Parameters<typeof evolveCommand>[1][];
@@ -92,6 +100,31 @@ describe('evolve functions: given events, then rows', () => {
       const row = order.reduce((r, e) => evolveCommand(r, e), undefined as ReturnType<typeof evolveCommand> | undefined)!;
       assert.deepEqual([row.effect, row.verdict_final, row.held, row.reasons], ['allow', true, true, ['approved by alice']]);
     }
+  });
+
+  it('a disputed verdict flags the command and its session in any order; the earliest dispute is shown; twice changes nothing', () => {
+    const s = new CraftedSession();
+    const cmd = s.command('DROP TABLE orders');
+    const allow = { ...s.verdict(cmd, 'allow', [], ['default allow'], ['ddl']), decidedBy: 'edge:doctored-proxy' };
+    const first = s.disputed(allow, 'block', 'under policy version 1 the verifier decides block');
+    const second = s.disputed(allow, undefined, 'stale policy');
+    const events = [cmd, allow, first, second];
+    for (const order of [events, [...events].reverse(), [second, cmd, first, allow, first, second]]) {
+      const row = order.reduce((r, e) => evolveCommand(r, e), undefined as ReturnType<typeof evolveCommand> | undefined)!;
+      assert.deepEqual(
+        [row.effect, row.dispute_event_id, row.dispute_reason, row.dispute_expected_effect, row.disputed_decided_by, row.dispute_verified_by],
+        ['allow', first.eventId, 'under policy version 1 the verifier decides block', 'block', 'edge:doctored-proxy', 'pdp:verifier-1']);
+    }
+    const undisputed = [cmd, allow].reduce((r, e) => evolveCommand(r, e), undefined as ReturnType<typeof evolveCommand> | undefined)!;
+    assert.equal(undisputed.dispute_event_id, null);
+
+    const view = new MemoryView();
+    view.apply(projected([s.opened(), cmd, allow]));
+    assert.equal(view.rows.sessions.get(s.sessionId)!.disputed, false);
+    view.apply(projected([first]));
+    assert.equal(view.rows.sessions.get(s.sessionId)!.disputed, true);
+    assert.equal(view.rows.commands.get(cmd.commandId)!.dispute_event_id, first.eventId);
+    assert.deepEqual(touchedKeys(projected([first])).commands, [cmd.commandId]);
   });
 
   it('a session row: who and where from SessionOpened (or the first command), times, close, last seq', () => {

@@ -8,7 +8,7 @@ export async function publishAll(bus: Bus, events: { type: string }[]): Promise<
 
 export function topicOf(type: string): TopicKey {
   if (type === 'CommandRequested') return 'commands';
-  if (type === 'VerdictIssued') return 'verdicts';
+  if (type === 'VerdictIssued' || type === 'VerdictDisputed') return 'verdicts';
   if (type.startsWith('Approval')) return 'approvals';
   if (type === 'PolicySetPublished') return 'policies';
   return 'sessionEvents';

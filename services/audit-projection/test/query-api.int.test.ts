@@ -129,7 +129,7 @@ test('commands: filters by effect, rule, class, resource, identity, text; cursor
   assert.equal(seen.length, 4);
   assert.equal(new Set(seen).size, 4);
   const item = (await get('/commands?effect=mask')).body.items[0];
-  assert.deepEqual(Object.keys(item).sort(), ['at', 'commandId', 'flags', 'identity', 'kind', 'outcome', 'parameters', 'phase', 'protocol', 'reason', 'resource', 'seq', 'sessionId', 'statementName', 'text', 'traceId', 'verdict']);
+  assert.deepEqual(Object.keys(item).sort(), ['at', 'commandId', 'dispute', 'flags', 'identity', 'kind', 'outcome', 'parameters', 'phase', 'protocol', 'reason', 'resource', 'seq', 'sessionId', 'statementName', 'text', 'traceId', 'verdict']);
   assert.equal((await get('/commands?cursor=garbage')).status, 400);
 });
 
@@ -204,4 +204,25 @@ test('export streams from a cursor: 200,000 rows, first bytes long before the en
   console.log(`# export: ${bytes / 1e6} MB, first bytes after ${firstByteMs} ms of ${totalMs} ms, heap growth ${growthMb.toFixed(1)} MB`);
   assert.ok(firstByteMs < totalMs / 4, `first bytes after ${firstByteMs} ms of ${totalMs} ms`);
   assert.ok(growthMb < 20, `live heap grew ${growthMb} MB during a ${bytes / 1e6} MB export`);
+});
+
+test('an export the client abandons after its first lines stops: its cursor and connection are given back at once', async () => {
+  // The 200,000 rows of the previous test are still there; the app listens already.
+  const { port } = app.server.address() as AddressInfo;
+  const res = await request(`http://127.0.0.1:${port}/commands/export?format=ndjson&identity=bulk-job`, { headers: { authorization: `Bearer ${carol}` } });
+  for await (const chunk of res.body) {
+    assert.ok(String(chunk).startsWith('{"commandId":"bulk-'));
+    break;
+  }
+  res.body.destroy();
+  const started = Date.now();
+  for (;;) {
+    const open = await pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%export_cursor%' AND state <> 'idle'
+      AND pid <> pg_backend_pid()`);
+    const busy = pool.totalCount - pool.idleCount;
+    // One connection is this probe's own.
+    if (open.rows[0].n === 0 && busy <= 1) break;
+    assert.ok(Date.now() - started < 3000, `the abandoned export still holds ${busy - 1} connection(s), ${open.rows[0].n} cursor(s) after ${Date.now() - started} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 });

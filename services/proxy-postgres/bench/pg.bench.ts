@@ -16,17 +16,15 @@
  *   BENCH_SECONDS (default 10) per run; BENCH_CLIENTS (default "1,32"); BENCH_MODES (default "simple,extended,prepared");
  *   BENCH_DECISION edge (default) | remote; BENCH_VERIFIER=1 also runs the PDP (verifying edge verdicts) in this process.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { createTestBus, createLogger, silentLogger } from '@portcullis/kit';
 import { issueServiceToken, postgresConnection } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
-import { seedDemoDatabase, DEMO_ROLE, demoPasswordFile } from '../../../infra/src/demo/seed.ts';
-import { parseProxyConfig } from '../src/config.ts';
 import { startPostgresGateway } from '../src/gateway.ts';
+import { DEMO_ROLE, demoProxyConfig, freePort, generateCertificate, pgbench as runPgbench, preparePgbenchDatabase, requireTools, type PgbenchResult } from './pgbench.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,32').split(',').map(Number);
@@ -36,28 +34,14 @@ const withVerifier = decision === 'remote' || process.env.BENCH_VERIFIER === '1'
 const issuer = 'http://127.0.0.1:9400';
 const pg = postgresConnection();
 const PGBOUNCER = '/usr/sbin/pgbouncer';
-for (const [tool, hint] of [['pgbench', 'apt-get install -y postgresql-client'], ['openssl', 'apt-get install -y openssl']] as const) {
-  if (spawnSync(tool, ['--version']).error) throw new Error(`bench:pg needs ${tool}: ${hint}`);
-}
+requireTools([['pgbench', 'apt-get install -y postgresql-client'], ['openssl', 'apt-get install -y openssl']]);
 if (!existsSync(PGBOUNCER)) throw new Error(`bench:pg needs PgBouncer at ${PGBOUNCER}: apt-get install -y --no-install-recommends pgbouncer`);
 
-await seedDemoDatabase();
-const demoPassword = readFileSync(demoPasswordFile, 'utf8').trim();
-const init = spawnSync('pgbench', ['-i', '-s', '4', '-q', '-h', pg.host, '-p', String(pg.port), '-U', DEMO_ROLE, 'demo'], { env: { ...process.env, PGPASSWORD: demoPassword }, encoding: 'utf8' });
-if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
-
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
+const demoPassword = await preparePgbenchDatabase();
 
 // One certificate, generated now, for PgBouncer's client TLS and for Portcullis.
 const workDir = mkdtempSync(join(tmpdir(), 'pcl-bench-pg-'));
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-  '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(workDir, 'key.pem'), '-out', join(workDir, 'cert.pem')], { stdio: 'ignore' });
+const certificate = generateCertificate(workDir);
 
 // PgBouncer, session pooling (prepared statements need it), SCRAM to PostgreSQL; a second one with client TLS required.
 writeFileSync(join(workDir, 'userlist.txt'), `"${DEMO_ROLE}" "${demoPassword}"\n`, { mode: 0o600 });
@@ -83,13 +67,7 @@ const bus = createTestBus('bench-pg', { partitions: 3 });
 await bus.connect();
 await publishPolicy({ bus, yamlText: readFileSync(new URL('../../../policies/examples/automation-access.yaml', import.meta.url), 'utf8'), fileName: 'automation-access.yaml' });
 const pdp: PolicyDecisionService | undefined = withVerifier ? await startPolicyDecisionService({ bus, logger: silentLogger(), transactionalId: `${bus.names.namespace}-pdp` }) : undefined;
-const config = parseProxyConfig({
-  resources: [{ name: 'demo', protocol: 'postgres', tags: ['production'], target: { host: pg.host, port: pg.port, database: 'demo', user: DEMO_ROLE, tls: 'disable' }, credential: { file: demoPasswordFile } }],
-  listen: { host: '127.0.0.1', port: 0 },
-  tls: { cert: join(workDir, 'cert.pem'), key: join(workDir, 'key.pem') },
-  recording: { maxRows: 0, maxBytes: 0 },
-  decision,
-});
+const config = demoProxyConfig(certificate, { recording: { maxRows: 0, maxBytes: 0 }, decision });
 // The wait for Kafka's acknowledgement of each command + verdict, timed around the bus the edge gate uses.
 let publishTimes: number[] = [];
 const publishAll = bus.publishAll.bind(bus);
@@ -105,36 +83,10 @@ const gateway = await startPostgresGateway({ config, bus, logger: process.env.BE
 const token = await issueServiceToken(issuer, 'reporting-job');
 await new Promise((r) => setTimeout(r, 1000));
 
-interface Result { tps: number; p50: number; p99: number }
-let run = 0;
-/** Runs pgbench as a child process without blocking this process (the proxy runs in it); latencies from --log, in ms. */
-function pgbench(port: number, user: string, password: string, sslmode: string, mode: string, clients: number): Promise<Result> {
-  const logDir = mkdtempSync(join(workDir, `log-${run++}-`));
-  return new Promise((resolve, reject) => {
-    const child = spawn('pgbench', ['-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '--log', `--log-prefix=${join(logDir, 'tx')}`, '-h', '127.0.0.1', '-p', String(port), '-U', user, 'demo'], {
-      env: { ...process.env, PGPASSWORD: password, PGSSLMODE: sslmode }, cwd: logDir,
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const tps = /tps = ([\d.]+)/.exec(out)?.[1];
-      if (!tps) return reject(new Error(`pgbench failed (port ${port}, ${mode}, ${clients}, exit ${code}): ${out}`));
-      const latencies: number[] = [];
-      for (const f of readdirSync(logDir)) {
-        for (const line of readFileSync(join(logDir, f), 'utf8').split('\n')) {
-          const us = Number(line.split(' ')[2]);
-          if (line && Number.isFinite(us)) latencies.push(us / 1000);
-        }
-      }
-      latencies.sort((a, b) => a - b);
-      const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-      resolve({ tps: Number(tps), p50: at(0.5), p99: at(0.99) });
-    });
-  });
-}
+type Result = PgbenchResult;
+/** pgbench as a child process (the proxy runs in this process); latencies from --log, in ms. */
+const pgbench = (port: number, user: string, password: string, sslmode: string, mode: string, clients: number): Promise<Result> =>
+  runPgbench({ workDir, port, user, password, sslmode, mode, clients, seconds });
 
 console.log(`bench:pg — pgbench -S, scale 4, ${seconds} s per run; Portcullis decides at the ${decision}${pdp ? ' (PDP running in this process)' : ''}; 2 cores shared by PostgreSQL, Kafka, the proxy and pgbench`);
 console.log('TPS (p50 / p99 ms)');

@@ -14,6 +14,10 @@ export function toCommandItem(r: Row): CommandItem {
     },
     outcome: { status: r.status, rows: r.row_count, tag: r.tag, error: r.error, durationMs: r.duration_ms, at: r.completed_at },
     traceId: r.trace_id ?? null,
+    dispute: r.dispute_event_id === null || r.dispute_event_id === undefined ? null : {
+      eventId: r.dispute_event_id, at: r.dispute_at, reason: r.dispute_reason, expectedEffect: r.dispute_expected_effect,
+      decidedBy: r.disputed_decided_by, verifiedBy: r.dispute_verified_by,
+    },
     flags: r.flags ?? [],
   };
 }
@@ -32,13 +36,13 @@ export function toSessionItem(r: Row) {
     clientAddress: r.client_address, applicationName: r.application_name, startedAt: r.started_at, openedAt: r.opened_at,
     closedAt: r.closed_at, closeReason: r.close_reason, lastSeq: r.last_seq,
     integrity: { status: r.integrity, missingSeq: r.missing_seq, tamperedSeq: r.tampered_seq, tamperedEventId: r.tampered_event_id, detail: integrityDetail(r) },
-    commandCount: r.command_count, blockedOrHeldCount: r.blocked_or_held_count, flaggedCount: r.flagged_count,
+    commandCount: r.command_count, blockedOrHeldCount: r.blocked_or_held_count, flaggedCount: r.flagged_count, disputed: r.disputed ?? false,
   };
 }
 
 export const CSV_COLUMNS = [
   'at', 'command_id', 'session_id', 'seq', 'identity_subject', 'identity_kind', 'resource', 'protocol', 'text', 'effect', 'rule_ids',
-  'reasons', 'classes', 'status', 'row_count', 'error', 'flags',
+  'reasons', 'classes', 'status', 'row_count', 'error', 'flags', 'dispute_reason',
 ] as const;
 
 export function csvField(value: unknown): string {

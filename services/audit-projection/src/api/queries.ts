@@ -8,7 +8,8 @@ import { PortcullisError } from '@portcullis/kit';
 export const commandFlags = `array_remove(ARRAY[
   CASE WHEN c.effect IS NULL THEN 'no-verdict' END,
   CASE WHEN c.status IS NULL AND s.closed_at IS NOT NULL THEN 'no-outcome' END,
-  CASE WHEN c.status = 'executed' AND coalesce(c.effect, '') NOT IN ('allow', 'mask') THEN 'executed-without-allow' END
+  CASE WHEN c.status = 'executed' AND coalesce(c.effect, '') NOT IN ('allow', 'mask') THEN 'executed-without-allow' END,
+  CASE WHEN c.dispute_event_id IS NOT NULL THEN 'disputed' END
 ], NULL)`;
 
 export class Where {
@@ -60,6 +61,8 @@ export interface CommandFilter {
   to?: string;
   q?: string;
   flagged?: boolean;
+  /** Only commands whose verdict the verifier disputed (true) or none (false). */
+  disputed?: boolean;
 }
 
 export function commandWhere(f: CommandFilter, cursor?: Cursor): Where {
@@ -74,6 +77,7 @@ export function commandWhere(f: CommandFilter, cursor?: Cursor): Where {
     .add((p) => `c.at < ${p}::timestamptz`, f.to)
     .add((p) => `c.text ILIKE '%' || replace(replace(replace(${p}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`, f.q);
   if (f.flagged) w.raw(`cardinality(${commandFlags}) > 0`);
+  if (f.disputed !== undefined) w.raw(`c.dispute_event_id IS ${f.disputed ? 'NOT ' : ''}NULL`);
   if (cursor) {
     w.params.push(cursor.at, cursor.id);
     w.raw(`(c.at, c.command_id) < ($${w.params.length - 1}::timestamptz, $${w.params.length})`);
@@ -84,7 +88,8 @@ export function commandWhere(f: CommandFilter, cursor?: Cursor): Where {
 export const commandColumns = `c.command_id, c.session_id, c.seq, c.at, c.at::text AS at_key, c.identity_subject, c.identity_issuer, c.identity_kind,
   c.resource, c.protocol, c.kind, c.text, c.phase, c.statement_name, c.parameters, c.reason, c.effect, c.verdict_final, c.held,
   c.rule_ids, c.reasons, c.classes, c.policy_version, c.approval_id, c.verdict_at, c.status, c.row_count, c.tag, c.error,
-  c.duration_ms, c.completed_at, c.trace_id, ${commandFlags} AS flags`;
+  c.duration_ms, c.completed_at, c.trace_id, c.dispute_event_id, c.dispute_at, c.dispute_reason, c.dispute_expected_effect, c.disputed_decided_by,
+  c.dispute_verified_by, ${commandFlags} AS flags`;
 
 export function commandsQuery(schema: string, f: CommandFilter, cursor: Cursor | undefined, limit: number | undefined): { text: string; values: unknown[] } {
   const w = commandWhere(f, cursor);
@@ -104,11 +109,14 @@ export interface SessionFilter {
   integrity?: string;
   hadBlocked?: boolean;
   effect?: 'allow' | 'mask' | 'block' | 'hold';
+  /** Only sessions with a disputed verdict (true) or none (false). */
+  disputed?: boolean;
 }
 
 export const sessionColumns = `s.session_id, s.protocol, s.identity_subject, s.identity_issuer, s.identity_kind, s.identity_groups, s.identity_name,
   s.resource, s.resource_kind, s.resource_tags, s.client_address, s.application_name, s.reason, s.started_at, s.started_at::text AS at_key,
   s.opened_at, s.closed_at, s.close_reason, s.duration_ms, s.last_event_at, s.last_seq, s.integrity, s.missing_seq, s.tampered_seq, s.tampered_event_id,
+  s.disputed,
   (SELECT count(*) FROM %S.commands c WHERE c.session_id = s.session_id)::int AS command_count,
   (SELECT count(*) FROM %S.commands c WHERE c.session_id = s.session_id AND (c.effect = 'block' OR c.held))::int AS blocked_or_held_count,
   (SELECT count(*) FROM %S.commands c WHERE c.session_id = s.session_id AND cardinality(${commandFlags}) > 0)::int AS flagged_count`;
@@ -122,6 +130,7 @@ export function sessionsQuery(schema: string, f: SessionFilter, cursor: Cursor |
     .add((p) => `s.started_at < ${p}::timestamptz`, f.to)
     .add((p) => `s.integrity = ${p}`, f.integrity)
     .add((p) => `s.session_id = ${p}`, sessionId);
+  if (f.disputed !== undefined) w.raw(`${f.disputed ? '' : 'NOT '}s.disputed`);
   if (f.hadBlocked !== undefined) {
     w.raw(`${f.hadBlocked ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${schema}.commands b WHERE b.session_id = s.session_id AND (b.effect = 'block' OR b.held))`);
   }

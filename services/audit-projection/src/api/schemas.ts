@@ -19,6 +19,7 @@ export const CommandQuery = z.object({
   to: ts.optional(),
   q: z.string().max(500).optional().describe('text search in the command text (substring, case-insensitive)'),
   flagged: bool.optional().describe('only commands with an audit finding'),
+  disputed: bool.optional().describe('only commands whose verdict the verifier disputed (true) or none (false)'),
   limit,
   cursor: z.string().optional(),
 });
@@ -50,7 +51,13 @@ export const CommandItem = z.object({
   }),
   /** The command's OpenTelemetry trace id when the gateway exports traces (docs/operations.md#traces). */
   traceId: z.string().nullable(),
-  flags: z.array(z.enum(['no-verdict', 'no-outcome', 'executed-without-allow'])),
+  dispute: z.object({
+    eventId: z.string(), at: z.string().nullable(), reason: z.string().nullable(),
+    expectedEffect: z.string().nullable().describe('what the verifier decided; null when it could not decide under the verdict\'s policy version'),
+    decidedBy: z.string().nullable().describe('who issued the disputed verdict, e.g. edge:<proxy instance>'),
+    verifiedBy: z.string().nullable(),
+  }).nullable().describe('the verifier (policy-decision service) disagreed with the verdict the proxy issued: the earliest VerdictDisputed'),
+  flags: z.array(z.enum(['no-verdict', 'no-outcome', 'executed-without-allow', 'disputed'])),
 });
 export type CommandItem = z.infer<typeof CommandItem>;
 
@@ -63,6 +70,7 @@ export const SessionQuery = z.object({
   integrity: z.enum(['ok', 'gap', 'tampered']).optional(),
   hadBlocked: bool.optional().describe('sessions that had a blocked or held command (true) or none (false)'),
   effect: z.enum(['allow', 'mask', 'block', 'hold']).optional().describe('sessions that had a command with this verdict (hold: a command that was held, whatever its approval decided)'),
+  disputed: bool.optional().describe('sessions with a verdict the verifier disputed (true) or none (false)'),
   limit,
   cursor: z.string().optional(),
 });
@@ -89,6 +97,7 @@ export const SessionItem = z.object({
   commandCount: z.number(),
   blockedOrHeldCount: z.number(),
   flaggedCount: z.number(),
+  disputed: z.boolean().describe('the verifier disputed a verdict issued in this session'),
 });
 
 /** How current the view is: every event written before `asOf` is in it (null: the view's freshness is unknown to this process). */

@@ -10,7 +10,7 @@ import { loadRows, schemaIdent, unnestSource, upsertRows, type PoolClient, type 
 import type { ChainedEvent } from '@portcullis/schemas';
 import { foldAuditBatch, identityKey, touchedKeys, type ChainFacts } from './fold.ts';
 import type { ChainLinkRow, IdentityRow, SessionRow } from './rows.ts';
-import { approvalsTable, chainLinksTable, chainPendingTable, commandsTable, identitiesTable, sessionsTable } from './tables.ts';
+import { approvalsTable, chainLinkProbe, chainLinksTable, chainPendingTable, commandsTable, identitiesTable, sessionsTable } from './tables.ts';
 
 export async function applyAuditBatch(client: PoolClient, schema: string, batch: ProjectedEvent[]): Promise<void> {
   const keys = touchedKeys(batch);
@@ -93,7 +93,7 @@ async function insertLinks(client: PoolClient, schema: string, links: ChainLinkR
   const conflicts = new Map<string, { seq: number; eventId: string }>();
   const suspects = links.filter((l) => l.seq <= (storedLastSeq.get(l.session_id) ?? 0));
   if (suspects.length > 0) {
-    const { from, select, values } = unnestSource(chainLinksTable, suspects);
+    const { from, select, values } = unnestSource(chainLinkProbe, suspects);
     const { rows } = await client.query<{ session_id: string; seq: number; event_id: string }>(
       `SELECT b.session_id, b.seq, b.event_id FROM (SELECT ${select} FROM ${from}) b JOIN ${schemaIdent(schema)}.chain_links c USING (session_id, seq)
         WHERE c.digest <> b.digest ORDER BY b.session_id, b.seq`,

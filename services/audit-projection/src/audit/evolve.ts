@@ -10,15 +10,30 @@
  * log shares (foldApprovalOutcome): the first outcome in log order decides.
  * Applying an event twice changes nothing.
  */
-import { commandText, foldApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type CommandRequested, type Identity, type SessionTopicEvent, type VerdictIssued } from '@portcullis/schemas';
+import {
+  commandText, foldApprovalOutcome, type ApprovalOutcome, type ApprovalsTopicEvent, type CommandRequested, type Identity, type SessionTopicEvent,
+  type VerdictDisputed, type VerdictIssued,
+} from '@portcullis/schemas';
 import type { ApprovalRow, CommandRow, IdentityRow, SessionRow } from './rows.ts';
 
-const time = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
-export const earlier = (a: string | null, b: string): string => (a === null || time(b) < time(a) ? b : a);
-export const later = (a: string | null, b: string): string => (a === null || time(b) > time(a) ? b : a);
+/**
+ * Orders two instants: negative when `a` is earlier. Every event's time is
+ * compared several times per batch, so two UTC timestamps of one layout
+ * (same length, both ending in Z: the contracts' ISO 8601 has four-digit
+ * years) are compared as text, which orders them as time; anything else is parsed.
+ */
+export function compareInstants(a: string, b: string): number {
+  if (a.length === b.length && a.endsWith('Z') && b.endsWith('Z')) return a < b ? -1 : a > b ? 1 : 0;
+  return Date.parse(a) - Date.parse(b);
+}
+export const earlier = (a: string | null, b: string): string => (a === null || compareInstants(b, a) < 0 ? b : a);
+export const later = (a: string | null, b: string): string => (a === null || compareInstants(b, a) > 0 ? b : a);
 /** Does (at, id) come after (at0, id0)? Ties on time broken by id so the outcome is order-independent. */
-const supersedes = (at: string, id: string, at0: string | null, id0: string | null): boolean =>
-  at0 === null || time(at) > time(at0) || (time(at) === time(at0) && id > (id0 ?? ''));
+const supersedes = (at: string, id: string, at0: string | null, id0: string | null): boolean => {
+  if (at0 === null) return true;
+  const order = compareInstants(at, at0);
+  return order > 0 || (order === 0 && id > (id0 ?? ''));
+};
 
 export function emptySession(sessionId: string): SessionRow {
   return {
@@ -26,13 +41,24 @@ export function emptySession(sessionId: string): SessionRow {
     identity_name: null, resource: null, resource_kind: null, resource_tags: null, client_address: null, application_name: null,
     reason: null, started_at: null, opened_at: null, closed_at: null, close_reason: null, duration_ms: null, last_event_at: null,
     last_seq: 0, verified_seq: 0, verified_digest: null, integrity: 'ok', missing_seq: null, tampered_seq: null, tampered_event_id: null,
+    disputed: false,
   };
 }
 
-type SessionContributor = SessionTopicEvent | CommandRequested | VerdictIssued;
+export type SessionContributor = SessionTopicEvent | CommandRequested | VerdictIssued | VerdictDisputed;
 
 export function evolveSession(row: SessionRow | undefined, event: SessionContributor): SessionRow {
   const s = { ...(row ?? emptySession(event.sessionId)) };
+  applyToSession(s, event);
+  return s;
+}
+
+/**
+ * evolveSession on a row the caller owns (changed in place): foldAuditBatch
+ * copies a row once per batch instead of once per event (the copies were a
+ * large part of the projection's garbage).
+ */
+export function applyToSession(s: SessionRow, event: SessionContributor): void {
   s.started_at = earlier(s.started_at, event.occurredAt);
   s.last_event_at = later(s.last_event_at, event.occurredAt);
   if ('seq' in event && event.seq > s.last_seq) s.last_seq = event.seq;
@@ -56,6 +82,10 @@ export function evolveSession(row: SessionRow | undefined, event: SessionContrib
       s.close_reason = event.reason ?? null;
       s.duration_ms = event.durationMs;
       break;
+    case 'VerdictDisputed':
+      // A session with a disputed verdict stays flagged: the dispute is about what already ran or was refused in it.
+      s.disputed = true;
+      break;
     case 'CommandCompleted':
     case 'OutputRecorded':
     case 'VerdictIssued':
@@ -63,7 +93,6 @@ export function evolveSession(row: SessionRow | undefined, event: SessionContrib
     default:
       assertNever(event);
   }
-  return s;
 }
 
 function identityColumns(identity: Identity): Pick<SessionRow, 'identity_subject' | 'identity_issuer' | 'identity_kind' | 'identity_groups' | 'identity_name'> {
@@ -80,13 +109,20 @@ export function emptyCommand(commandId: string, sessionId: string): CommandRow {
     phase: null, statement_name: null, parameters: null, reason: null, effect: null, verdict_final: null, held: false, rule_ids: null,
     reasons: null, classes: null, policy_version: null, approval_id: null, verdict_at: null, verdict_event_id: null, status: null,
     row_count: null, tag: null, error: null, duration_ms: null, completed_at: null, completed_event_id: null, trace_id: null,
+    dispute_event_id: null, dispute_at: null, dispute_reason: null, dispute_expected_effect: null, disputed_decided_by: null, dispute_verified_by: null,
   };
 }
 
-type CommandContributor = CommandRequested | VerdictIssued | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
+export type CommandContributor = CommandRequested | VerdictIssued | VerdictDisputed | Extract<SessionTopicEvent, { type: 'CommandCompleted' }>;
 
 export function evolveCommand(row: CommandRow | undefined, event: CommandContributor): CommandRow {
   const c = { ...(row ?? emptyCommand(event.commandId, event.sessionId)) };
+  applyToCommand(c, event);
+  return c;
+}
+
+/** evolveCommand on a row the caller owns (changed in place), like applyToSession. */
+export function applyToCommand(c: CommandRow, event: CommandContributor): void {
   c.at = earlier(c.at, event.occurredAt);
   switch (event.type) {
     case 'CommandRequested': {
@@ -115,6 +151,15 @@ export function evolveCommand(row: CommandRow | undefined, event: CommandContrib
       }
       break;
     }
+    case 'VerdictDisputed':
+      // The earliest dispute is shown (a verdict can be disputed twice, e.g. wrong rule and stale policy).
+      if (c.dispute_event_id === null || supersedes(c.dispute_at!, c.dispute_event_id, event.occurredAt, event.eventId)) {
+        Object.assign(c, {
+          dispute_event_id: event.eventId, dispute_at: event.occurredAt, dispute_reason: event.reason, dispute_expected_effect: event.expected?.effect ?? null,
+          disputed_decided_by: event.decidedBy, dispute_verified_by: event.verifiedBy,
+        });
+      }
+      break;
     case 'CommandCompleted':
       if (supersedes(event.occurredAt, event.eventId, c.completed_at, c.completed_event_id)) {
         Object.assign(c, {
@@ -126,7 +171,6 @@ export function evolveCommand(row: CommandRow | undefined, event: CommandContrib
     default:
       assertNever(event);
   }
-  return c;
 }
 
 export function emptyApproval(approvalId: string, sessionId: string): ApprovalRow {

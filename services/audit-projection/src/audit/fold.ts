@@ -11,7 +11,7 @@
  */
 import type { ChainedEvent, Identity } from '@portcullis/schemas';
 import type { ProjectedEvent } from '@portcullis/kit';
-import { evolveApproval, evolveCommand, evolveIdentity, evolveSession } from './evolve.ts';
+import { applyToCommand, applyToSession, emptyCommand, emptySession, evolveApproval, evolveIdentity } from './evolve.ts';
 import { continueChain } from './integrity.ts';
 import type { ApprovalRow, ChainLinkRow, CommandRow, IdentityRow, PendingLinkRow, SessionRow } from './rows.ts';
 
@@ -60,6 +60,7 @@ export function touchedKeys(batch: readonly ProjectedEvent[]): {
         sessions.add(event.sessionId);
         break;
       case 'VerdictIssued':
+      case 'VerdictDisputed':
       case 'CommandCompleted':
         commands.add(event.commandId);
         sessions.add(event.sessionId);
@@ -103,19 +104,41 @@ export function foldAuditBatch(stored: AuditRows, batch: readonly ProjectedEvent
   const identities = new Map(stored.identities);
   const chained = new Map<string, ChainedEvent[]>();
   const links: ChainLinkRow[] = [];
+  // The stored rows are never changed: each touched row is copied once per batch, then evolved in place.
+  const ownSessions = new Set<string>();
+  const ownCommands = new Set<string>();
+  const session = (id: string): SessionRow => {
+    let row = sessions.get(id);
+    if (!ownSessions.has(id)) {
+      row = row ? { ...row } : emptySession(id);
+      sessions.set(id, row);
+      ownSessions.add(id);
+    }
+    return row!;
+  };
+  const command = (id: string, sessionId: string): CommandRow => {
+    let row = commands.get(id);
+    if (!ownCommands.has(id)) {
+      row = row ? { ...row } : emptyCommand(id, sessionId);
+      commands.set(id, row);
+      ownCommands.add(id);
+    }
+    return row!;
+  };
 
   for (const { event, offset } of batch) {
     switch (event.type) {
       case 'CommandRequested':
       case 'VerdictIssued':
+      case 'VerdictDisputed':
       case 'CommandCompleted':
-        commands.set(event.commandId, evolveCommand(commands.get(event.commandId), event));
-        sessions.set(event.sessionId, evolveSession(sessions.get(event.sessionId), event));
+        applyToCommand(command(event.commandId, event.sessionId), event);
+        applyToSession(session(event.sessionId), event);
         break;
       case 'SessionOpened':
       case 'OutputRecorded':
       case 'SessionClosed':
-        sessions.set(event.sessionId, evolveSession(sessions.get(event.sessionId), event));
+        applyToSession(session(event.sessionId), event);
         break;
       case 'ApprovalRequested':
       case 'ApprovalVoteRecorded':
@@ -135,7 +158,7 @@ export function foldAuditBatch(stored: AuditRows, batch: readonly ProjectedEvent
       identities.set(k, evolveIdentity(identities.get(k), seen, event.occurredAt, event.eventId));
     }
     if (isChained(event)) {
-      links.push({ session_id: event.sessionId, seq: event.seq, digest: event.digest, event_id: event.eventId, type: event.type });
+      links.push({ session_id: event.sessionId, seq: event.seq, digest: event.digest, event_id: event.eventId });
       const list = chained.get(event.sessionId) ?? [];
       list.push(event);
       chained.set(event.sessionId, list);

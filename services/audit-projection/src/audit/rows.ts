@@ -25,6 +25,8 @@ export interface SessionRow extends ChainState {
   duration_ms: number | null;
   last_event_at: string | null;
   last_seq: number;
+  /** The verifier disputed a verdict issued in this session (VerdictDisputed). */
+  disputed: boolean;
 }
 
 export interface CommandRow {
@@ -66,6 +68,18 @@ export interface CommandRow {
   completed_event_id: string | null;
   /** The command's OpenTelemetry trace (CommandRequested.traceId) when the gateway exported one. */
   trace_id: string | null;
+  /**
+   * The verifier's dispute of a verdict on this command (VerdictDisputed):
+   * the earliest by (occurredAt, eventId), so any order of arrival gives the same row.
+   */
+  dispute_event_id: string | null;
+  dispute_at: string | null;
+  dispute_reason: string | null;
+  /** What the verifier decided (null: it could not decide under the verdict's policy version). */
+  dispute_expected_effect: string | null;
+  /** decidedBy of the disputed verdict: which proxy issued it. */
+  disputed_decided_by: string | null;
+  dispute_verified_by: string | null;
 }
 
 export interface ApprovalRow {
@@ -104,13 +118,12 @@ export interface IdentityRow {
   profile_event_id: string;
 }
 
-/** One chained event's place in its session's chain. */
+/** One chained event's place in its session's chain (the table keeps session, seq and digest; the id names a tampering event). */
 export interface ChainLinkRow {
   session_id: string;
   seq: number;
   digest: string;
   event_id: string;
-  type: string;
 }
 
 /** A chained event waiting for the events before it (JSON of the event as validated). */

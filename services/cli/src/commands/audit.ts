@@ -64,11 +64,14 @@ export function registerAuditCommands(program: Command): void {
   audit.command('sessions').description('list sessions, newest first')
     .option('--identity <subject>').option('--resource <name>').option('--protocol <p>').option('--from <iso>').option('--to <iso>')
     .option('--integrity <ok|gap|tampered>').option('--had-blocked', 'only sessions with a blocked or held command')
+    .option('--disputed', 'only sessions with a verdict the verifier disputed')
     .option('--limit <n>', 'page size', '50').option('--cursor <c>').option('--json', 'print JSON')
     .action(async (o) => {
-      const page = JSON.parse(await (await apiGet(`/sessions${query({ ...o, hadBlocked: o.hadBlocked ? 'true' : undefined })}`)).text());
+      const page = JSON.parse(await (await apiGet(`/sessions${query({ ...o, hadBlocked: o.hadBlocked ? 'true' : undefined, disputed: o.disputed ? 'true' : undefined })}`)).text());
       if (o.json) return console.log(JSON.stringify(page, null, 2));
-      for (const s of page.items) console.log(`${s.startedAt ?? '-'}  ${s.sessionId}  ${s.identity.subject ?? '-'}  ${s.resource.name ?? '-'}  ${s.integrity.status}  commands=${s.commandCount} blocked/held=${s.blockedOrHeldCount} flagged=${s.flaggedCount}`);
+      for (const s of page.items) {
+        console.log(`${s.startedAt ?? '-'}  ${s.sessionId}  ${s.identity.subject ?? '-'}  ${s.resource.name ?? '-'}  ${s.integrity.status}  commands=${s.commandCount} blocked/held=${s.blockedOrHeldCount} flagged=${s.flaggedCount}${s.disputed ? '  DISPUTED' : ''}`);
+      }
       if (page.nextCursor) console.log(`-- more: --cursor ${page.nextCursor}`);
     });
   audit.command('session').description('one session with its commands').argument('<id>').option('--json')
@@ -76,22 +79,31 @@ export function registerAuditCommands(program: Command): void {
       const s = JSON.parse(await (await apiGet(`/sessions/${encodeURIComponent(id)}`)).text());
       if (o.json) return console.log(JSON.stringify(s, null, 2));
       console.log(`${s.sessionId}  ${s.identity.subject} on ${s.resource.name} (${s.protocol})  integrity: ${s.integrity.status} — ${s.integrity.detail}`);
-      for (const c of s.commands) console.log(`  #${c.seq ?? '?'} ${c.verdict.effect ?? 'no verdict'} ${c.outcome.status ?? '-'}  ${c.text}${c.flags.length ? `  [${c.flags.join(', ')}]` : ''}`);
+      if (s.disputed) console.log('  DISPUTED: the verifier disagreed with a verdict issued in this session');
+      for (const c of s.commands) {
+        console.log(`  #${c.seq ?? '?'} ${c.verdict.effect ?? 'no verdict'} ${c.outcome.status ?? '-'}  ${c.text}${c.flags.length ? `  [${c.flags.join(', ')}]` : ''}`);
+        if (c.dispute) console.log(`      ${formatDispute(c.dispute)}`);
+      }
     });
   const filters = (c: Command) => c.option('--effect <e>').option('--rule-id <id>').option('--statement-class <c>').option('--resource <name>')
-    .option('--identity <subject>').option('--session-id <id>').option('--from <iso>').option('--to <iso>').option('-q, --q <text>', 'text search').option('--flagged');
+    .option('--identity <subject>').option('--session-id <id>').option('--from <iso>').option('--to <iso>').option('-q, --q <text>', 'text search').option('--flagged')
+    .option('--disputed', 'only commands whose verdict the verifier disputed');
+  const switches = (o: Record<string, unknown>) => ({ ...o, flagged: o.flagged ? 'true' : undefined, disputed: o.disputed ? 'true' : undefined });
   filters(audit.command('commands').description('list commands with verdict and outcome, newest first'))
     .option('--limit <n>', 'page size', '50').option('--cursor <c>').option('--json')
     .action(async (o) => {
-      const page = JSON.parse(await (await apiGet(`/commands${query({ ...o, flagged: o.flagged ? 'true' : undefined })}`)).text());
+      const page = JSON.parse(await (await apiGet(`/commands${query(switches(o))}`)).text());
       if (o.json) return console.log(JSON.stringify(page, null, 2));
-      for (const c of page.items) console.log(`${c.at ?? '-'}  ${c.identity.subject ?? '-'}  ${c.resource ?? '-'}  ${c.verdict.effect ?? 'no verdict'}  ${c.outcome.status ?? '-'}  ${c.text}`);
+      for (const c of page.items) {
+        console.log(`${c.at ?? '-'}  ${c.identity.subject ?? '-'}  ${c.resource ?? '-'}  ${c.verdict.effect ?? 'no verdict'}  ${c.outcome.status ?? '-'}  ${c.text}${c.dispute ? '  DISPUTED' : ''}`);
+        if (c.dispute) console.log(`    ${formatDispute(c.dispute)}`);
+      }
       if (page.nextCursor) console.log(`-- more: --cursor ${page.nextCursor}`);
     });
   filters(audit.command('export').description('export commands as NDJSON or CSV to stdout'))
     .option('--format <ndjson|csv>', 'output format', 'ndjson')
     .action(async (o) => {
-      const res = await apiGet(`/commands/export${query({ ...o, flagged: o.flagged ? 'true' : undefined })}`, '*/*');
+      const res = await apiGet(`/commands/export${query(switches(o))}`, '*/*');
       for await (const chunk of res.body) process.stdout.write(chunk as Buffer);
     });
   audit.command('status').description('how current the views are: lag per partition and seconds behind the newest event')
@@ -101,6 +113,15 @@ export function registerAuditCommands(program: Command): void {
       if (o.json) return console.log(JSON.stringify(status, null, 2));
       console.log(formatStatus(status));
     });
+}
+
+interface Dispute {
+  reason: string | null; expectedEffect: string | null; decidedBy: string | null; verifiedBy: string | null;
+}
+
+/** The line under a disputed command: who issued the verdict, what the verifier would have decided and why. */
+export function formatDispute(d: Dispute): string {
+  return `DISPUTED by ${d.verifiedBy ?? 'the verifier'}: verdict issued by ${d.decidedBy ?? 'an unknown decider'}, verifier decides ${d.expectedEffect ?? 'nothing (cannot decide under that policy version)'} — ${d.reason ?? ''}`;
 }
 
 interface StatusAnswer {

@@ -15,6 +15,10 @@ export interface StartProjectionOptions {
   groupId?: string;
   /** Upper bound of one partition's batch in bytes (tests cut batches small with it). */
   maxBytesPerPartition?: number;
+  /** Events decoded and queued at a time from one partition's batch (default: the whole batch; see runner.ts). */
+  decodeChunkEvents?: number;
+  /** Events per transaction, at most unless one chunk is bigger (default: everything queued). */
+  maxTransactionEvents?: number;
 }
 
 /**

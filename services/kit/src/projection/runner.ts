@@ -71,6 +71,16 @@ export interface ProjectionRunnerOptions {
   maxWaitTimeInMs?: number;
   /** Upper bound of one partition's batch in bytes (default 8 MiB); small values cut batches small (tests). */
   maxBytesPerPartition?: number;
+  /**
+   * Events decoded and queued at a time from one partition's batch (default:
+   * the whole batch), so a transaction can start while the rest is decoded.
+   * Not the default: the audit measured worse with it (12.3 s of CPU instead
+   * of 7.2 s for 100,000 events at 2,500/10,000) — a session's events then
+   * span transactions and its hash chain goes through chain_pending.
+   */
+  decodeChunkEvents?: number;
+  /** Events per transaction, at most unless one chunk is bigger (default: everything queued). */
+  maxTransactionEvents?: number;
   /** How often lag is sampled from the brokers' end offsets (default 1000 ms; 0: never). */
   statusIntervalMs?: number;
   /**
@@ -253,8 +263,11 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
     // Let every batch of the current fetch (handed to eachBatch concurrently) join this transaction.
     await new Promise((r) => setImmediate(r));
     while (queue.length > 0) {
-      const group = queue;
-      queue = [];
+      // A transaction takes the oldest batches up to MAX_TRANSACTION_EVENTS (at least one; by default all queued).
+      let size = 0;
+      let take = 0;
+      while (take < queue.length && (take === 0 || size + queue[take]!.events.length <= MAX_TRANSACTION_EVENTS)) size += queue[take++]!.events.length;
+      const group = queue.splice(0, take);
       try {
         await commit(group);
         for (const p of group) p.resolve();
@@ -290,6 +303,8 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
    */
   const queued = new Map<string, bigint>();
   const MAX_QUEUED_EVENTS = 20_000;
+  const MAX_TRANSACTION_EVENTS = options.maxTransactionEvents ?? Number.POSITIVE_INFINITY;
+  const DECODE_CHUNK = options.decodeChunkEvents ?? Number.POSITIVE_INFINITY;
   const queuedEvents = (): number => queue.reduce((n, p) => n + p.events.length, 0);
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -306,7 +321,27 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
       return;
     }
     const topicKey = bus.names.keyOf(topic);
-    const events: ProjectedEvent[] = [];
+    let events: ProjectedEvent[] = [];
+    /** End of the chunk this call queued last; a later chunk follows it only if nothing failed in between. */
+    let previous: bigint | undefined;
+    let broken = false;
+    /** Queues what is decoded so far as one pending batch ending after `upTo`. */
+    const queueChunk = async (upTo: KafkaMessage, end?: bigint): Promise<void> => {
+      const chunkNext = BigInt(upTo.offset) + 1n;
+      if (chunkNext <= checkpoint) return;
+      if (previous !== undefined && (queued.get(key) ?? checkpoints.get(key) ?? 0n) !== previous) {
+        // A transaction with an earlier chunk failed and the partition was sought back to its checkpoint:
+        // queuing the rest would leave a hole. The fetch from the checkpoint brings it again.
+        broken = true;
+        return;
+      }
+      const committed = enqueue({ topic, partition, events, next: chunkNext, lastTimestamp: Number(upTo.timestamp), ...(end !== undefined ? { end } : {}) });
+      events = [];
+      previous = chunkNext;
+      queued.set(key, chunkNext);
+      committed.then(() => { if (queued.get(key) === chunkNext) queued.delete(key); }, () => undefined);
+      if (queuedEvents() > MAX_QUEUED_EVENTS) await committed;
+    };
     for (const message of batch.messages) {
       if (BigInt(message.offset) < checkpoint) continue;
       if (options.window && Number(message.timestamp) >= options.window.to) continue;
@@ -320,16 +355,17 @@ export async function runProjection(options: ProjectionRunnerOptions): Promise<R
       } catch (err) {
         await deadLetter(topic, partition, message, describeError(err));
       }
+      if (events.length >= DECODE_CHUNK && message !== batch.messages[batch.messages.length - 1]) {
+        await queueChunk(message);
+        if (broken) return;
+        // Decoding runs on microtasks: let the transaction of what is queued start before decoding on.
+        await new Promise((r) => setImmediate(r));
+      }
     }
     const last = batch.messages[batch.messages.length - 1]!;
+    await queueChunk(last, BigInt(batch.offsetLag()) <= 0n ? BigInt(batch.highWatermark) : undefined);
+    if (broken) return;
     const next = BigInt(last.offset) + 1n;
-    if (next > checkpoint) {
-      const end = BigInt(batch.offsetLag()) <= 0n ? BigInt(batch.highWatermark) : undefined;
-      const committed = enqueue({ topic, partition, events, next, lastTimestamp: Number(last.timestamp), ...(end !== undefined ? { end } : {}) });
-      queued.set(key, next);
-      committed.then(() => { if (queued.get(key) === next) queued.delete(key); }, () => undefined);
-      if (queuedEvents() > MAX_QUEUED_EVENTS) await committed;
-    }
     resolveOffset(last.offset);
     await consumer.commitOffsets([{ topic, partition, offset: String(next) }]).catch(() => undefined);
     await heartbeat();

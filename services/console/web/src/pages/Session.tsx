@@ -30,6 +30,7 @@ export function SessionPage() {
       </p>
       <h1 id="session-title">
         {s.protocol} session of {s.identity.name ?? s.identity.subject} on {s.resource.name} <IntegrityBadge integrity={s.integrity} />
+        {s.disputed && <span className="badge effect-block">disputed</span>}
       </h1>
       <dl className="facts">
         <dt>Identity</dt>
@@ -80,6 +81,12 @@ export function SessionPage() {
                 </p>
               )}
               {c.outcome.error && <p className="error">{c.outcome.error}</p>}
+              {c.dispute && (
+                <p className="error">
+                  Disputed by {c.dispute.verifiedBy ?? 'the verifier'}: the verdict from {c.dispute.decidedBy ?? 'an unknown decider'} is not what
+                  the policy decides ({c.dispute.expectedEffect ?? 'undecidable'}) — {c.dispute.reason}
+                </p>
+              )}
               {c.verdict.approvalId && <ApprovalNote approvalId={c.verdict.approvalId} />}
               {entry?.results.map((r, i) => <ResultTable key={i} result={r} />)}
               {entry?.response && (
