@@ -192,7 +192,7 @@ test('psql through the built PostgreSQL proxy shows up in its metrics: session, 
   assert.ok(!body.includes('jane.roe') && !body.includes(token.slice(0, 20)), 'metrics carry no values and no token');
 });
 
-test('the command\'s trace is exported over OTLP (session → command → decide, execute, record) and its CommandRequested carries the trace id', async () => {
+test('the command\'s trace is exported over OTLP (session → accept, authenticate, command → decide, execute, record) and its CommandRequested carries the trace id', async () => {
   const bus = createBus({ config: busConfigFromEnv('test-built-trace'), logger: silentLogger(), namespace: gateway.namespace, partitions: 1 });
   try {
     const requested: { commandId: string; traceId?: string; sql?: string }[] = [];
@@ -205,12 +205,14 @@ test('the command\'s trace is exported over OTLP (session → command → decide
     const trace = await eventually('the command\'s spans at the receiver', () => {
       const ofTrace = spans.filter((s) => s.traceId === select.traceId);
       const names = new Set(ofTrace.map((s) => s.name));
-      return ['session', 'command', 'decide', 'execute', 'record'].every((n) => names.has(n)) ? ofTrace : undefined;
+      return ['session', 'accept', 'authenticate', 'command', 'decide', 'execute', 'record'].every((n) => names.has(n)) ? ofTrace : undefined;
     }, 20_000);
     const command = trace.find((s) => s.name === 'command' && s.attributes['portcullis.command_id'] === select.commandId)!;
     assert.ok(command, 'the command span names its commandId');
     assert.equal(command.attributes['portcullis.effect'], 'mask');
-    assert.equal(command.parentSpanId, trace.find((s) => s.name === 'session')!.spanId, 'the command span is under the session span');
+    const session = trace.find((s) => s.name === 'session')!;
+    assert.equal(command.parentSpanId, session.spanId, 'the command span is under the session span');
+    for (const arrival of ['accept', 'authenticate']) assert.equal(trace.find((s) => s.name === arrival)!.parentSpanId, session.spanId, `${arrival} is under the session`);
     for (const child of ['decide', 'execute']) assert.equal(trace.find((s) => s.name === child)!.parentSpanId, command.spanId, `${child} is under the command`);
     assert.ok(trace.some((s) => s.name === 'record' && s.parentSpanId === command.spanId && s.attributes['portcullis.event'] === 'CommandCompleted'));
     assert.ok(!JSON.stringify(spans).includes('customers'), 'spans carry no command text');

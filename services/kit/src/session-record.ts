@@ -16,7 +16,7 @@ import {
 } from '@portcullis/schemas';
 import type { Logger } from './logger.ts';
 import { gatewayMetrics, secondsSince } from './operability/metrics.ts';
-import { commandSpan, endCommandSpan, endSessionCommandSpans, endSpan, startCommandSpan, startSpan } from './operability/tracing.ts';
+import { commandSpan, endCommandSpan, endSessionCommandSpans, endSpan, recordArrival, startCommandSpan, startSpan, type Arrival } from './operability/tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
 /** Where a proxy's session record goes (portcullis.session-events in production). */
@@ -55,10 +55,14 @@ export class SessionRecord {
     readonly protocol: Protocol,
     private readonly sink: SessionEventSink,
     private readonly logger: Logger,
-    /** How the caller came (via MCP) and the MCP session this session belongs to: on SessionOpened and every command. */
-    private readonly origin: { via?: Via; mcpSessionId?: string } = {},
+    /**
+     * How the caller came (via MCP) and the MCP session this session belongs to: on SessionOpened and every
+     * command. `arrival`: when the proxy accepted the connection and verified its token, for the trace.
+     */
+    private readonly origin: { via?: Via; mcpSessionId?: string; arrival?: Arrival } = {},
   ) {
-    this.span = startSpan('session', undefined, { 'portcullis.session_id': sessionId, 'portcullis.protocol': protocol, 'portcullis.resource': resource.name });
+    this.span = startSpan('session', undefined, { 'portcullis.session_id': sessionId, 'portcullis.protocol': protocol, 'portcullis.resource': resource.name }, origin.arrival?.acceptedAt);
+    if (origin.arrival) recordArrival(this.span, origin.arrival);
   }
 
   /** Seconds since the session opened (the asciicast clock). */

@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Agent } from 'undici';
 import type { HttpCommand, Identity, VerdictIssued } from '@portcullis/schemas';
-import { describeError, type AccessGuard, type CommandRefusal, type Logger } from '@portcullis/kit';
+import { describeError, timedVerifier, type AccessGuard, type Arrival, type CommandRefusal, type Logger } from '@portcullis/kit';
 import type { HttpProxyConfig, ProxiedResource } from './config.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
@@ -167,8 +167,9 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
 
   let identity: Identity;
   let tokenExpiresAt: string | undefined;
+  const arrival: Arrival = { acceptedAt: Date.now() };
   try {
-    ({ identity, expiresAt: tokenExpiresAt } = await authenticate(ctx.verifier, request.headers.authorization));
+    ({ identity, expiresAt: tokenExpiresAt } = await authenticate(timedVerifier(ctx.verifier, arrival), request.headers.authorization));
   } catch (err) {
     return sendError(reply, errorFor(err), resource);
   }
@@ -181,7 +182,7 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     return sendError(reply, errorFor(err), resource);
   }
 
-  const session = new RequestSession(ctx, identity, resourceRef(resource));
+  const session = new RequestSession(ctx, identity, resourceRef(resource), arrival);
   try {
     await session.open(request.ip, request.headers['user-agent'], tokenExpiresAt);
   } catch (err) {

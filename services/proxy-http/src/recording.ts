@@ -1,5 +1,5 @@
 import { newId, type HttpCommand, type Identity, type ResourceRef } from '@portcullis/schemas';
-import { maskText, ALL_DETECTORS, judgeCommand, SessionRecord, type JudgeOptions, type JudgeOutcome, type Logger } from '@portcullis/kit';
+import { maskText, ALL_DETECTORS, judgeCommand, SessionRecord, type Arrival, type JudgeOptions, type JudgeOutcome, type Logger } from '@portcullis/kit';
 import type { CommandGate, SessionEventSink } from './ports.ts';
 
 /**
@@ -20,8 +20,10 @@ export class RequestSession {
     private readonly deps: { sink: SessionEventSink; gate: CommandGate; logger: Logger },
     readonly identity: Identity,
     readonly resource: ResourceRef,
+    /** When the request arrived and its token was verified (the session's trace starts there). */
+    arrival?: Arrival,
   ) {
-    this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger);
+    this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger, arrival ? { arrival } : {});
   }
 
   open(clientAddress: string, userAgent?: string, tokenExpiresAt?: string): Promise<void> {

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { HttpCommand } from '@portcullis/schemas';
-import { describeError } from '@portcullis/kit';
+import { describeError, timedVerifier, type Arrival } from '@portcullis/kit';
 import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { authenticate, errorFor, resourceRef, verdictMessage, type ProxyContext } from './app.ts';
 import { buildHttpCommand } from './command.ts';
@@ -42,9 +42,10 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   let endedBy: string | undefined;
   const gone = new AbortController();
   try {
-    const { identity, expiresAt } = await authenticate(ctx.verifier, req.headers.authorization);
+    const arrival: Arrival = { acceptedAt: Date.now() };
+    const { identity, expiresAt } = await authenticate(timedVerifier(ctx.verifier, arrival), req.headers.authorization);
     command = buildHttpCommand({ resource, method: req.method ?? 'GET', upstreamPath, query, headers: req.headers, body: Buffer.alloc(0), bodyBytesInCommand: 0, upgrade: String(req.headers.upgrade ?? '') });
-    session = new RequestSession(ctx, identity, resourceRef(resource));
+    session = new RequestSession(ctx, identity, resourceRef(resource), arrival);
     await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent'], expiresAt);
     const opened = session;
     const unregister = ctx.live.register(opened.sessionId, (reason) => {

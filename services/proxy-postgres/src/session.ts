@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { newId, type Detector } from '@portcullis/schemas';
 import { serialize } from 'pg-protocol';
 import type { Logger } from 'pino';
-import { SessionRecord } from '@portcullis/kit';
+import { SessionRecord, timedVerifier, type Arrival } from '@portcullis/kit';
 import type { TargetCatalog } from './catalog.ts';
 import { readCredential, type PostgresResource } from './config.ts';
 import { fatal, PgClientError, SqlState } from './errors.ts';
@@ -49,6 +49,8 @@ export class PostgresSession implements SessionContext {
   private targetFramer!: MessageFramer;
   private targetKey: TargetConnection['backendKey'];
   private releaseCancelKey: (() => void) | undefined;
+  /** When the connection was accepted and its token verified (the session's trace starts there). */
+  private readonly arrival: Arrival = { acceptedAt: Date.now() };
 
   constructor(
     private readonly socket: Socket,
@@ -76,7 +78,7 @@ export class PostgresSession implements SessionContext {
   private async startup(): Promise<boolean> {
     const outcome = await acceptCaller(this.socket, {
       secureContext: this.deps.secureContext,
-      verifier: this.deps.verifier,
+      verifier: timedVerifier(this.deps.verifier, this.arrival),
       allowCleartextOnLoopback: this.deps.config.allowCleartextOnLoopback,
       onSocket: (secure) => {
         secure.on('error', () => undefined);
@@ -109,7 +111,7 @@ export class PostgresSession implements SessionContext {
     }
     this.resource = resource;
     this.logger = this.logger.child({ resource: resource.name, subject: this.caller.identity.subject });
-    const record = new SessionRecord(this.sessionId, this.caller.identity, { name: resource.name, kind: 'postgres', tags: resource.tags }, 'postgres', this.deps.sink, this.logger);
+    const record = new SessionRecord(this.sessionId, this.caller.identity, { name: resource.name, kind: 'postgres', tags: resource.tags }, 'postgres', this.deps.sink, this.logger, { arrival: this.arrival });
     try {
       await record.opened({
         clientAddress: `${this.socket.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`,

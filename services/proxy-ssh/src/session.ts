@@ -2,9 +2,8 @@ import type { Writable } from 'node:stream';
 import type { ClientChannel, Client as SshClient, Connection, PseudoTtyInfo, ServerChannel, Session, TcpipRequestInfo } from 'ssh2';
 import type { Logger } from 'pino';
 import { newId, type CommandRequested, type Detector, type FileTransfer, type ShellCommand, type VerdictIssued } from '@portcullis/schemas';
-import { describeError, judgeCommand, type AccessGuard } from '@portcullis/kit';
 import type { SshProxyConfig } from './config.ts';
-import { SessionRecord } from '@portcullis/kit';
+import { describeError, judgeCommand, SessionRecord, timedVerifier, type AccessGuard, type Arrival } from '@portcullis/kit';
 import { attachHandshake, type Authenticated } from './handshake.ts';
 import type { KeyStore } from './key-store.ts';
 import { LineEditor } from './line-editor.ts';
@@ -50,6 +49,8 @@ export class SshSession {
   private running = 0;
   readonly done: Promise<void>;
   private finish!: () => void;
+  /** When the connection was accepted and a token verified (the session's trace starts there). */
+  private readonly arrival: Arrival = { acceptedAt: Date.now() };
 
   constructor(
     private readonly conn: Connection,
@@ -63,7 +64,7 @@ export class SshSession {
   }
 
   start(): void {
-    const authenticated = attachHandshake(this.conn, this.deps);
+    const authenticated = attachHandshake(this.conn, { ...this.deps, verifier: timedVerifier(this.deps.verifier, this.arrival) });
     // Garbage, resets and protocol errors end this connection only.
     this.conn.on('error', (err: Error) => {
       this.closeReason ??= `connection error: ${err.message}`;
@@ -84,7 +85,7 @@ export class SshSession {
 
   private async openRecord(auth: Authenticated): Promise<boolean> {
     const resource = { name: auth.resource.name, kind: 'ssh' as const, tags: auth.resource.tags };
-    this.record = new SessionRecord(newId(), auth.identity, resource, 'ssh', this.deps.sink, this.logger);
+    this.record = new SessionRecord(newId(), auth.identity, resource, 'ssh', this.deps.sink, this.logger, { arrival: this.arrival });
     const software = this.clientSoftware;
     try {
       await this.record.opened({

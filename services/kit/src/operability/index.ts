@@ -5,4 +5,4 @@ export { adminSettingsFromEnv, DEFAULT_ADMIN_PORTS, type AdminService, type Admi
 export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin-server.ts';
 export { busChecks, registryCheck, gateCheck, targetCatalogCheck, followerCheck, databaseCheck, projectionCheck, type BusCheckOptions } from './checks.ts';
 export { startServiceAdmin } from './service-admin.ts';
-export { startTracing, startSpan, endSpan, traceIdOf, type Tracing } from './tracing.ts';
+export { startTracing, startSpan, endSpan, traceIdOf, timedVerifier, recordArrival, type Arrival, type Tracing } from './tracing.ts';

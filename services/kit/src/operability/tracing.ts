@@ -7,7 +7,8 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
  * OpenTelemetry traces of sessions and commands, exported over OTLP/HTTP when
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set,
  * off otherwise (the API's no-op tracer: no cost, no trace ids). Per session
- * a `session` span; per command a `command` span under it, with `decide`
+ * a `session` span, from the moment the connection (HTTP: the request) was
+ * accepted, with `accept` and `authenticate` under it; per command a `command` span under it, with `decide`
  * (the verdict, recorded with the command), `hold` (waiting for an approval),
  * `execute` (forwarded to the target and its answer relayed) and `record`
  * (each session event written) under it. Spans carry ids, protocol, resource
@@ -41,9 +42,45 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
 
 const tracer = () => trace.getTracer('portcullis');
 
-/** A span under `parent` (or a root span). */
-export function startSpan(name: string, parent: Span | undefined, attributes: Attributes = {}): Span {
-  return tracer().startSpan(name, { attributes }, parent ? trace.setSpan(context.active(), parent) : context.active());
+/** A span under `parent` (or a root span); `startTime` (epoch ms) for one that began before it could be created. */
+export function startSpan(name: string, parent: Span | undefined, attributes: Attributes = {}, startTime?: number): Span {
+  return tracer().startSpan(name, { attributes, ...(startTime !== undefined ? { startTime } : {}) }, parent ? trace.setSpan(context.active(), parent) : context.active());
+}
+
+/**
+ * How a caller arrived, timed by the proxy before the session's span could
+ * exist (the identity, and so the session, is known only once the token is
+ * verified): when the connection or request was accepted, and when its
+ * token's verification began and ended.
+ */
+export interface Arrival {
+  acceptedAt: number;
+  authenticateStartedAt?: number;
+  authenticatedAt?: number;
+}
+
+/** An identity verifier that stamps `arrival` with the start and end of each verification. */
+export function timedVerifier<V extends { verifyToken(token: string): Promise<R> }, R>(verifier: V, arrival: Arrival): { verifyToken(token: string): Promise<R> } {
+  return {
+    async verifyToken(token) {
+      arrival.authenticateStartedAt = Date.now();
+      try {
+        return await verifier.verifyToken(token);
+      } finally {
+        arrival.authenticatedAt = Date.now();
+      }
+    },
+  };
+}
+
+/** The `accept` and `authenticate` spans of an arrival, under the session span that began at its acceptance. */
+export function recordArrival(session: Span | undefined, arrival: Arrival): void {
+  if (!traceIdOf(session)) return;
+  const acceptEnd = arrival.authenticateStartedAt ?? arrival.authenticatedAt ?? Date.now();
+  startSpan('accept', session, {}, arrival.acceptedAt).end(acceptEnd);
+  if (arrival.authenticateStartedAt !== undefined) {
+    startSpan('authenticate', session, {}, arrival.authenticateStartedAt).end(arrival.authenticatedAt ?? Date.now());
+  }
 }
 
 /** The span's trace id when it is being exported, else undefined (tracing off). */
