@@ -7,7 +7,7 @@
  * flagged and its calls held until an approver grants them.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,8 @@ describe('the MCP gateway', () => {
     files = await startFilesServer(upstreamToken, {
       '/srv/notes.txt': 'Call Jane at jane.roe@example.com; card 4111 1111 1111 1111 on file.',
       '/srv/readme.txt': 'hello',
-      '/home/agent/.ssh/id_ed25519': '-----BEGIN OPENSSH PRIVATE KEY-----',
+      // A key made now, for this test's upstream only: the gateway must never let it through.
+      '/srv/agent/.ssh/id_ed25519': String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' })),
     });
     const demoFiles = mkdtempSync(join(tmpdir(), 'pcl-mcp-files-'));
     writeFileSync(join(demoFiles, 'notes.txt'), 'Jane Roe (jane.roe@example.com) asked us to charge card 4111 1111 1111 1111 again.');
@@ -95,9 +96,10 @@ describe('the MCP gateway', () => {
 
   it('a path argument is judged as the path it resolves to', async () => {
     const { client } = await h.connect(agentToken, '/mcp/r/files');
-    const r = await client.callTool({ name: 'read_file', arguments: { path: '/srv/../home/agent/.ssh/id_ed25519' } });
+    const r = await client.callTool({ name: 'read_file', arguments: { path: '/srv/notes/../agent/.ssh/id_ed25519' } });
     assert.equal(r.isError, true);
     assert.match(textOf(r), /rule mcp-no-secret-paths/);
+    assert.ok(!textOf(r).includes('PRIVATE KEY'), 'the key never reaches the caller');
   });
 
   it('a tool whose description changes mid-session is flagged and its calls held until granted', async () => {
