@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createPool, createTestBus, eventually, schemaIdent, silentLogger, type Bus, type Pool } from '@portcullis/kit';
-import { issueServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
+import { issueServiceToken, postgresUrl } from '@portcullis/infra';
+import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 import { publishPolicy } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { startAuditProjection } from '@portcullis/audit-projection';
@@ -33,29 +34,19 @@ interface AuditRow {
 }
 
 describe('the audit shows every execution of a prepared statement with its parameters', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const role = `pcl_exec_${suffix}`;
-  const envVar = `PCL_EXEC_PW_${suffix.toUpperCase()}`;
-  const auditSchema = `audit_exec_${suffix}`;
-  let admin: pg.Client;
+  const auditSchema = `audit_exec_${randomBytes(4).toString('hex')}`;
+  let db: TestDatabase;
   let bus: Bus;
   let pool: Pool;
   let gateway: PostgresGateway;
   const cleanup: (() => Promise<unknown>)[] = [];
 
   before(async () => {
-    const c = postgresConnection();
-    admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
-    await admin.connect();
-    process.env[envVar] = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${process.env[envVar]}'`);
-    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
-    await admin.query(`ALTER ROLE ${role} IN DATABASE demo SET search_path = ${role}`);
-    await admin.query(`CREATE TABLE ${role}.orders (id int primary key, status text)`);
-    await admin.query(`INSERT INTO ${role}.orders SELECT g, 'open' FROM generate_series(1, 10) g`);
-    await admin.query(`ALTER TABLE ${role}.orders OWNER TO ${role}`);
+    db = await createTestDatabase('exec', 'orders-prod');
+    await db.table('orders (id int primary key, status text)', "(1, 'open'), (2, 'open'), (3, 'open'), (4, 'open'), (5, 'open'), (6, 'open'), (7, 'open'), (8, 'open')");
     // pgbench's tables, created directly (DDL through the gateway is what the example policy blocks).
-    const init = await run('pgbench', ['-i', '-s', '1', '-q', '-h', c.host, '-p', String(c.port), '-U', role, 'demo'], { PGPASSWORD: process.env[envVar]! });
+    const { host, port, user } = db.resource.target;
+    const init = await run('pgbench', ['-i', '-s', '1', '-q', '-h', host, '-p', String(port), '-U', user, 'demo'], { PGPASSWORD: process.env[db.resource.credential.env]! });
     assert.equal(init.code, 0, init.out);
 
     bus = createTestBus('exec-audit', { partitions: 3 });
@@ -71,7 +62,7 @@ describe('the audit shows every execution of a prepared statement with its param
     cleanup.push(() => audit.stop());
     gateway = await startPostgresGateway({
       config: parseProxyConfig({
-        resources: [{ name: 'orders-prod', protocol: 'postgres', tags: ['production'], target: { host: c.host, port: c.port, database: 'demo', user: role, tls: 'disable' }, credential: { env: envVar } }],
+        resources: [{ ...db.resource, tags: ['production'] }],
         listen: { host: '127.0.0.1', port: 0 },
         verdictTimeoutMs: 15_000,
       }),
@@ -81,9 +72,7 @@ describe('the audit shows every execution of a prepared statement with its param
   });
   after(async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
-    await admin?.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
-    await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-    await admin?.end();
+    await db?.drop();
   });
 
   function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { createIdentityVerifier, createPool, createTestBus, eventually, followPresence, followRevocations, silentLogger, type Bus, type Pool, type RevocationList } from '@portcullis/kit';
 import type { ApprovalsTopicEvent, SessionTopicEvent } from '@portcullis/schemas';
-import { DEV_LOGIN_CLIENT, issueHumanToken, issueServiceToken, issueShortLivedServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
+import { DEV_LOGIN_CLIENT, issueHumanToken, issueServiceToken, issueShortLivedServiceToken, postgresUrl } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
 import { adminRoutes, buildApp, revocationLogRoutes, startRevocationLog } from '@portcullis/audit-projection';
+import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 
 const issuer = 'http://127.0.0.1:9400';
 const policy = readFileSync(fileURLToPath(new URL('../../policies/examples/automation-access.yaml', import.meta.url)), 'utf8');
@@ -31,9 +31,7 @@ const END_BOUND_MS = 3000;
 
 describe('revocation: one action ends an identity\'s access everywhere, live sessions included', () => {
   const suffix = randomBytes(4).toString('hex');
-  const role = `pcl_rev_${suffix}`;
-  const envVar = `PCL_REV_PW_${suffix.toUpperCase()}`;
-  let admin: pg.Client;
+  let db: TestDatabase;
   let bus: Bus;
   let pdp: PolicyDecisionService;
   let gateway: PostgresGateway;
@@ -48,12 +46,10 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
   let agentBeforeRevocation = '';
 
   const config = () => {
-    const c = postgresConnection();
-    const target = { host: c.host, port: c.port, database: 'demo', user: role, tls: 'disable' as const };
     return parseProxyConfig({
       resources: [
-        { name: 'rv-staging', protocol: 'postgres', tags: ['staging'], target, credential: { env: envVar } },
-        { name: 'rv-prod', protocol: 'postgres', tags: ['production'], target, credential: { env: envVar } },
+        { ...db.resource, name: 'rv-staging', tags: ['staging'] },
+        { ...db.resource, name: 'rv-prod', tags: ['production'] },
       ],
       listen: { host: '127.0.0.1', port: 0 },
       verdictTimeoutMs: 15_000,
@@ -63,16 +59,8 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
   };
 
   before(async () => {
-    const c = postgresConnection();
-    admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
-    await admin.connect();
-    process.env[envVar] = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${process.env[envVar]}'`);
-    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
-    await admin.query(`ALTER ROLE ${role} IN DATABASE demo SET search_path = ${role}`);
-    await admin.query(`CREATE TABLE ${role}.orders (id int primary key, status text)`);
-    await admin.query(`INSERT INTO ${role}.orders VALUES (1, 'open'), (2, 'open')`);
-    await admin.query(`ALTER TABLE ${role}.orders OWNER TO ${role}`);
+    db = await createTestDatabase('rev');
+    await db.table('orders (id int primary key, status text)', "(1, 'open'), (2, 'open')");
 
     bus = createTestBus('revoke-e2e', { partitions: 1 });
     await bus.connect();
@@ -92,12 +80,12 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     revocations = await followRevocations(bus, 'revoke-e2e-api');
     const presence = await followPresence(bus, 'revoke-e2e-presence');
     stops.push(() => presence.stop());
-    const log = await startRevocationLog({ bus, pool, logger: silentLogger(), schema: role });
+    const log = await startRevocationLog({ bus, pool, logger: silentLogger(), schema: db.schema });
     stops.push(() => log.stop());
     api = await buildApp({
       pool, logger: silentLogger(), adminGroup: 'dba', revocations: () => revocations.state(),
       verifier: createIdentityVerifier({ issuers: [{ issuer, audience: 'portcullis' }] }),
-      routes: [adminRoutes({ bus, issuer, revocations, presence }), revocationLogRoutes({ pool, schema: role })],
+      routes: [adminRoutes({ bus, issuer, revocations, presence }), revocationLogRoutes({ pool, schema: db.schema })],
     });
     await api.listen({ port: 0, host: '127.0.0.1' });
     apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
@@ -111,9 +99,7 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     for (const stop of stops) await stop();
     await pdp?.stop();
     await bus?.disconnect();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`).catch(() => undefined);
-    await admin?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-    await admin?.end();
+    await db?.drop();
   });
 
   /** The `portcullis` command as an admin runs it. */
@@ -152,7 +138,7 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
 
   const liveOf = (subject: string) => gateway.guard.live().filter((s) => s.identity.subject === subject);
   const closedEvent = (sessionId: string) => sessionEvents.find((e) => e.type === 'SessionClosed' && e.sessionId === sessionId) as (SessionTopicEvent & { type: 'SessionClosed' }) | undefined;
-  const targetBackends = async (): Promise<number> => (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [role])).rows[0].n;
+  const targetBackends = async (): Promise<number> => (await db.admin(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [db.role])).rows[0].n;
 
   it('psql in an open transaction: revoked through the CLI, the session ends within a second with FATAL 57P01 and the reason; nothing of the transaction commits; a reconnect is refused', async () => {
     const alice = await issueHumanToken(issuer, 'alice');
@@ -163,7 +149,7 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     session.send("UPDATE orders SET status = 'shipped' WHERE id = 1;");
     const live = await eventually('the session open, its transaction running on the target', async () => {
       const s = liveOf('llm-agent')[0];
-      const tx = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'idle in transaction'`, [role]);
+      const tx = await db.admin(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'idle in transaction'`, [db.role]);
       return s && tx.rows[0].n === 1 ? s : undefined;
     }, 30_000);
 
@@ -194,7 +180,7 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     const r = await session.done;
     assert.equal(r.code, 2);
     assert.match(r.stderr, /FATAL: {2}Portcullis ended this session: access of identity llm-agent was revoked by alice at .*: agent key leaked in a CI log/);
-    const row = await admin.query(`SELECT status FROM ${role}.orders WHERE id = 1`);
+    const row = await db.admin(`SELECT status FROM ${db.schema}.orders WHERE id = 1`);
     assert.equal(row.rows[0].status, 'open', 'the transaction was rolled back');
 
     const again = await psqlOnce('llm-agent', agent, 'rv-staging', 'SELECT 1');
@@ -260,7 +246,7 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
     const cancelled = await eventually('the approval withdrawn', () => approvalEvents.find((e) => e.type === 'ApprovalCancelled' && e.approvalId === approvalId));
     assert.ok(cancelled);
     assert.match(closedEvent(live.sessionId)?.reason ?? (await eventually('SessionClosed', () => closedEvent(live.sessionId)))!.reason ?? '', /session ended by alice: suspicious write/);
-    const row = await admin.query(`SELECT status FROM ${role}.orders WHERE id = 2`);
+    const row = await db.admin(`SELECT status FROM ${db.schema}.orders WHERE id = 2`);
     assert.equal(row.rows[0].status, 'open');
     const unknown = await portcullis(alice, 'sessions', 'kill', live.sessionId, '--reason', 'again');
     assert.equal(unknown.code, 1);
@@ -332,11 +318,11 @@ describe('revocation: one action ends an identity\'s access everywhere, live ses
   async function startProxyProcess(): Promise<{ port: number; child: ReturnType<typeof spawn>; exited: Promise<number | null>; log: () => string }> {
     const dir = mkdtempSync(join(tmpdir(), 'pcl-rv-proxy-'));
     stops.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const c = postgresConnection();
+    const target = db.resource.target;
     const yaml = [
       'postgres:', '  listen: { host: 127.0.0.1, port: 0 }', '  drainGraceMs: 5000',
       'resources:',
-      `  - { name: rv-staging, protocol: postgres, tags: [staging], target: { host: ${c.host}, port: ${c.port}, database: demo, user: ${role}, tls: disable }, credential: { env: ${envVar} } }`,
+      `  - { name: rv-staging, protocol: postgres, tags: [staging], target: { host: ${target.host}, port: ${target.port}, database: demo, user: ${target.user}, tls: disable }, credential: { env: ${db.resource.credential.env} } }`,
     ].join('\n');
     writeFileSync(join(dir, 'portcullis.yaml'), yaml);
     const child = spawn(process.execPath, ['--import', 'tsx', proxyMain], {

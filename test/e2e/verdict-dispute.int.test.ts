@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { createIdentityVerifier, createPool, createTestBus, eventually, schemaIdent, silentLogger, type Bus, type Pool } from '@portcullis/kit';
-import { issueHumanToken, issueServiceToken, postgresConnection, postgresUrl } from '@portcullis/infra';
+import { issueHumanToken, issueServiceToken, postgresUrl } from '@portcullis/infra';
+import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 import { createEdgeGate, policyStateFromDocument, publishPolicy, startPolicyDecisionService } from '@portcullis/policy-decision';
 import { createPostgresProxy, parseProxyConfig, startPostgresGateway } from '@portcullis/proxy-postgres';
 import { buildApp, startAuditProjection } from '@portcullis/audit-projection';
@@ -36,12 +36,9 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 }
 
 describe('a proxy run with a doctored policy: its verdicts are disputed and the audit shows it', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const role = `pcl_dispute_${suffix}`;
-  const envVar = `PCL_DISPUTE_PW_${suffix.toUpperCase()}`;
-  const schema = `t_dispute_${suffix}`;
+  const schema = `t_dispute_${randomBytes(4).toString('hex')}`;
   const cleanup: (() => Promise<unknown>)[] = [];
-  let admin: pg.Client;
+  let db: TestDatabase;
   let bus: Bus;
   let pool: Pool;
   let proxyPort: number;
@@ -50,20 +47,9 @@ describe('a proxy run with a doctored policy: its verdicts are disputed and the 
   let auditor: string;
 
   before(async () => {
-    const c = postgresConnection();
-    admin = new pg.Client({ host: c.host, port: c.port, user: c.user, password: c.password, database: 'demo' });
-    await admin.connect();
-    process.env[envVar] = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${process.env[envVar]}'`);
-    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
-    await admin.query(`ALTER ROLE ${role} IN DATABASE demo SET search_path = ${role}`);
-    await admin.query(`CREATE TABLE ${role}.orders (id int primary key, status text)`);
-    await admin.query(`ALTER TABLE ${role}.orders OWNER TO ${role}`);
-    cleanup.push(async () => {
-      await admin.query(`DROP SCHEMA IF EXISTS ${role} CASCADE`);
-      await admin.query(`DROP ROLE IF EXISTS ${role}`);
-      await admin.end();
-    });
+    db = await createTestDatabase('dispute', 'orders-prod');
+    await db.table('orders (id int primary key, status text)');
+    cleanup.push(() => db.drop());
 
     bus = createTestBus('dispute-e2e', { partitions: 3 });
     await bus.connect();
@@ -78,7 +64,7 @@ describe('a proxy run with a doctored policy: its verdicts are disputed and the 
     const gate = await createEdgeGate({ bus, logger: silentLogger(), instance: 'doctored-proxy', policyOverride: doctored.state });
     cleanup.push(() => gate.close());
     const config = parseProxyConfig({
-      resources: [{ name: 'orders-prod', protocol: 'postgres', tags: ['production'], target: { host: c.host, port: c.port, database: 'demo', user: role, tls: 'disable' }, credential: { env: envVar } }],
+      resources: [{ ...db.resource, tags: ['production'] }],
       listen: { host: '127.0.0.1', port: 0 },
       verdictTimeoutMs: 15_000,
     });
@@ -123,7 +109,7 @@ describe('a proxy run with a doctored policy: its verdicts are disputed and the 
     const doctored = await psql(proxyPort, 'SELECT 1', 'DROP TABLE orders');
     assert.equal(doctored.code, 0, doctored.stderr);
     assert.match(doctored.stdout, /^1\nDROP TABLE$/m, 'the doctored proxy ran the DROP');
-    assert.equal((await admin.query(`SELECT to_regclass('${role}.orders') AS t`)).rows[0].t, null);
+    assert.equal((await db.admin(`SELECT to_regclass('${db.schema}.orders') AS t`)).rows[0].t, null);
 
     const drop = await eventually('the DROP disputed in the audit', async () =>
       (await api('/commands?disputed=true&q=DROP')).items[0], 60_000);
