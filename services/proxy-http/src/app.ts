@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Agent } from 'undici';
-import type { HttpCommand, Identity, VerdictIssued } from '@portcullis/schemas';
+import { newId, type HttpCommand, type Identity, type VerdictIssued } from '@portcullis/schemas';
 import { describeError, timedVerifier, type AccessGuard, type Arrival, type CommandRefusal, type Logger } from '@portcullis/kit';
 import type { HttpProxyConfig, ProxiedResource } from './config.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
@@ -12,7 +12,8 @@ import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
 import { routeRequest, upstreamUrl, type Route } from './routing.ts';
 import { buildHttpCommand } from './command.ts';
 import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
-import { ExcerptCapture, RequestSession } from './recording.ts';
+import { ExcerptCapture, type CommandOutcome } from './recording.ts';
+import { ConnectionSessions, type ConnectionSession, type InFlight } from './connection-sessions.ts';
 import { planFromMask, planIsEmpty, type JsonMaskPlan } from './json-masking.ts';
 import { LineMasker, maskJsonText, maskModeFor } from './response-masking.ts';
 import { gatewayMetrics, maskText } from '@portcullis/kit';
@@ -44,6 +45,7 @@ export interface ProxyContext extends HttpProxyDeps {
   agents: Map<string, Agent>;
   pending: PendingApprovals;
   live: LiveRequests;
+  sessions: ConnectionSessions;
 }
 
 /**
@@ -54,17 +56,19 @@ export interface ProxyContext extends HttpProxyDeps {
 export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
   const { config, logger } = deps;
   const settings = config.settings;
+  const live = new LiveRequests();
   const ctx: ProxyContext = {
     ...deps,
     resources: new Map(config.resources.map((r) => [r.name, r])),
     agents: new Map(config.resources.map((r) => [r.name, createAgent(r)])),
     pending: new PendingApprovals(),
-    live: new LiveRequests(),
+    live,
+    sessions: new ConnectionSessions({ sink: deps.sink, gate: deps.gate, logger: deps.logger, live }),
   };
   deps.guard?.attach({
     terminate: (sessionId, reason) => ctx.live.terminate(sessionId, reason),
     // A request in flight is a running command; a drain lets it finish within the grace.
-    busy: (sessionId) => ctx.live.has(sessionId),
+    busy: (sessionId) => ctx.live.busy(sessionId),
   });
 
   const app = Fastify({
@@ -114,12 +118,21 @@ export function createHttpProxy(deps: HttpProxyDeps): FastifyInstance {
   return app;
 }
 
-export async function authenticate(verifier: IdentityVerifier, authorization: string | string[] | undefined): Promise<{ identity: Identity; expiresAt?: string }> {
+/** The bearer token of an Authorization header, or PCL_ERR_UNAUTHENTICATED. */
+export function bearerToken(authorization: string | string[] | undefined): string {
   const value = Array.isArray(authorization) ? undefined : authorization;
   const m = value ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(value) : null;
   if (!m) throw new HttpProxyError('PCL_ERR_UNAUTHENTICATED', 'send your Portcullis access token as "Authorization: Bearer <token>"');
+  return m[1]!;
+}
+
+export async function authenticate(verifier: IdentityVerifier, authorization: string | string[] | undefined): Promise<{ identity: Identity; expiresAt?: string }> {
+  return verifyBearer(verifier, bearerToken(authorization));
+}
+
+async function verifyBearer(verifier: IdentityVerifier, token: string): Promise<{ identity: Identity; expiresAt?: string }> {
   try {
-    return await verifier.verifyToken(m[1]!);
+    return await verifier.verifyToken(token);
   } catch (err) {
     const reason = (err as { reason?: string }).reason;
     if (reason === 'issuer_unavailable') throw new HttpProxyError('PCL_ERR_IDP_UNAVAILABLE', describeError(err));
@@ -127,6 +140,22 @@ export async function authenticate(verifier: IdentityVerifier, authorization: st
     if ((err as { code?: string }).code === 'PCL_ERR_SHUTTING_DOWN') throw new HttpProxyError('PCL_ERR_SHUTTING_DOWN', `${describeError(err)}; try again shortly`);
     throw new HttpProxyError('PCL_ERR_UNAUTHENTICATED', describeError(err));
   }
+}
+
+/**
+ * The caller's session for this request: the connection's session on the
+ * resource when the request carries the token it was opened with (no second
+ * verification: revocation and expiry end that session from outside), else
+ * a new session for the verified token.
+ */
+async function sessionFor(ctx: ProxyContext, request: FastifyRequest, resource: ProxiedResource): Promise<ConnectionSession> {
+  const token = bearerToken(request.headers.authorization);
+  const socket = request.raw.socket;
+  const current = ctx.sessions.current(socket, resource.name, token);
+  if (current) return current;
+  const arrival: Arrival = { acceptedAt: Date.now() };
+  const verified = await verifyBearer(timedVerifier(ctx.verifier, arrival), token);
+  return ctx.sessions.open(socket, resourceRef(resource), { token, ...verified }, { clientAddress: request.ip, userAgent: request.headers['user-agent'], arrival });
 }
 
 export function resourceRef(resource: ProxiedResource): { name: string; kind: 'http' | 'kubernetes'; tags: string[] } {
@@ -164,15 +193,16 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
   if (!routed.ok) return sendError(reply, new HttpProxyError(routed.status === 404 ? 'PCL_ERR_NOT_FOUND' : 'PCL_ERR_BAD_REQUEST', routed.message), undefined);
   const route = routed.route;
   const resource = route.resource;
+  const startedAt = Date.now();
 
-  let identity: Identity;
-  let tokenExpiresAt: string | undefined;
-  const arrival: Arrival = { acceptedAt: Date.now() };
+  let entry: ConnectionSession;
   try {
-    ({ identity, expiresAt: tokenExpiresAt } = await authenticate(timedVerifier(ctx.verifier, arrival), request.headers.authorization));
+    entry = await sessionFor(ctx, request, resource);
   } catch (err) {
     return sendError(reply, errorFor(err), resource);
   }
+  const session = entry.session;
+  const identity = session.identity;
 
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   let command: HttpCommand;
@@ -182,25 +212,28 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     return sendError(reply, errorFor(err), resource);
   }
 
-  const session = new RequestSession(ctx, identity, resourceRef(resource), arrival);
-  try {
-    await session.open(request.ip, request.headers['user-agent'], tokenExpiresAt);
-  } catch (err) {
-    ctx.logger.error({ err: describeError(err) }, 'SessionOpened could not be written');
-    return sendError(reply, errorFor(err), resource, command);
-  }
-
+  // How this request's command ended, recorded once; it stops counting as running.
+  let commandId = newId();
+  let recorded = false;
+  const complete: Complete = (outcome) => {
+    if (recorded) return;
+    recorded = true;
+    entry.inFlight.delete(flight);
+    session.completeCommand({ commandId, durationMs: Date.now() - startedAt, ...outcome });
+  };
   // Ended from outside (revocation, token expiry, an admin, drain): answered with the reason if nothing was sent yet, else cut off.
   const ended = new AbortController();
-  let commandId = session.commandId;
-  const unregister = ctx.live.register(session.sessionId, (reason) => {
-    ended.abort();
-    const e = new HttpProxyError('PCL_ERR_REVOKED', `Portcullis ended this request: ${reason}`);
-    void session.complete({ status: 'cancelled', error: e.message, closeReason: reason, commandId });
-    if (!reply.raw.headersSent) void sendError(reply, e, resource, command);
-    else reply.raw.destroy();
-  });
-  reply.raw.once('close', unregister);
+  const flight: InFlight = {
+    end: (reason) => {
+      ended.abort();
+      const e = new HttpProxyError('PCL_ERR_REVOKED', `Portcullis ended this request: ${reason}`);
+      complete({ status: 'cancelled', error: e.message });
+      if (!reply.raw.headersSent) void sendError(reply.header('connection', 'close'), e, resource, command);
+      else reply.raw.destroy();
+    },
+  };
+  entry.inFlight.add(flight);
+  reply.raw.once('close', () => entry.inFlight.delete(flight));
 
   // A retry of a held request: the original's final verdict decides (docs/protocols/http.md#hold).
   const approvalId = request.headers[APPROVAL_HEADER];
@@ -221,21 +254,21 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
       };
       reply.raw.once('close', onClose);
       const h = hold(resource);
-      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: AbortSignal.any([gone.signal, ended.signal]) });
+      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: AbortSignal.any([gone.signal, ended.signal]) }, commandId);
       reply.raw.off('close', onClose);
       if (ended.signal.aborted) return reply;
-      if (!outcome.run) throw refusalError(ctx, outcome.refusal, session.commandId, identity, resource, command);
+      if (!outcome.run) throw refusalError(ctx, outcome.refusal, commandId, identity, resource, command);
       verdict = outcome.verdict;
     }
   } catch (err) {
     const e = errorFor(err);
-    void session.complete({ status: 'refused', tag: String(e.status), error: e.message, commandId });
+    complete({ status: 'refused', tag: String(e.status), error: e.message });
     return sendError(reply, e, resource, command);
   }
 
   if (verdict.effect === 'block' || verdict.effect === 'hold') {
     const e = new HttpProxyError('PCL_ERR_FORBIDDEN', verdictMessage(verdict), { rule: verdict.ruleIds.join(', '), reason: verdict.reasons.join('; ') });
-    void session.complete({ status: 'refused', tag: '403', error: e.message, commandId });
+    complete({ status: 'refused', tag: '403', error: e.message });
     return sendError(reply, e, resource, command);
   }
 
@@ -244,8 +277,11 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     secrets: resource.protocol === 'kubernetes' && resource.maskSecrets && command.kubernetes?.resource === 'secrets',
     secretResource: command.kubernetes?.resource === 'secrets',
   });
-  return forward(ctx, request, reply, { route, body, command, session, plan, commandId });
+  return forward(ctx, request, reply, { route, body, command, plan, complete });
 }
+
+/** Records how the request's command ended (once). */
+type Complete = (outcome: Omit<CommandOutcome, 'commandId' | 'durationMs'>) => void;
 
 /** The gateway's refusal, as this proxy says it (status codes per docs/protocols/http.md). */
 function refusalError(ctx: ProxyContext, refusal: CommandRefusal, commandId: string, identity: Identity, resource: ProxiedResource, command: HttpCommand): HttpProxyError {
@@ -301,9 +337,9 @@ async function forward(
   ctx: ProxyContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  job: { route: Route; body: Buffer; command: HttpCommand; session: RequestSession; plan: JsonMaskPlan; commandId: string },
+  job: { route: Route; body: Buffer; command: HttpCommand; plan: JsonMaskPlan; complete: Complete },
 ): Promise<FastifyReply> {
-  const { route, body, command, session, plan } = job;
+  const { route, body, command, plan, complete } = job;
   const resource = route.resource;
   const settings = ctx.config.settings;
   const masking = !planIsEmpty(plan);
@@ -323,7 +359,7 @@ async function forward(
   } catch (err) {
     const e = err instanceof HttpProxyError ? err : new HttpProxyError('PCL_ERR_UPSTREAM', `the upstream of ${resource.name} could not be reached`);
     ctx.logger.warn({ resource: resource.name, err: (err as Error).message }, 'upstream request failed');
-    void session.complete({ status: 'failed', tag: String(e.status), error: e.message, commandId: job.commandId });
+    complete({ status: 'failed', tag: String(e.status), error: e.message });
     return sendError(reply, e, resource, command);
   }
 
@@ -339,7 +375,7 @@ async function forward(
   const outcome = status < 400 ? ('executed' as const) : ('failed' as const);
   const scrub = Object.values(credentialHeaders(resource, ctx.env)).flatMap((v) => [v, v.replace(/^(Bearer|Basic) /, '')]);
   const finish = (error?: string): void =>
-    void session.complete({ status: error ? 'failed' : outcome, tag: String(status), commandId: job.commandId, excerpt: excerpt.result(contentType), scrub, ...(error ? { error } : {}) });
+    complete({ status: error ? 'failed' : outcome, tag: String(status), excerpt: excerpt.result(contentType), scrub, ...(error ? { error } : {}) });
 
   const noBody = request.method === 'HEAD' || status === 204 || status === 304;
   if (masking && !noBody) {
@@ -347,7 +383,7 @@ async function forward(
     if (mode === 'refuse') {
       upstream.body.destroy();
       const e = new HttpProxyError('PCL_ERR_MASK_LIMIT', `the response (${contentType ?? 'no content type'}${contentEncoding ? `, ${contentEncoding}` : ''}) must be masked but cannot be; it was not passed on`);
-      void session.complete({ status: 'failed', tag: '502', error: e.message, commandId: job.commandId });
+      complete({ status: 'failed', tag: '502', error: e.message });
       return sendError(reply, e, resource, command);
     }
     if (mode === 'json' || mode === 'text') {
@@ -357,7 +393,7 @@ async function forward(
         text = mode === 'json' ? maskJsonText(raw.toString('utf8'), plan) : maskText(raw.toString('utf8'), plan.detectors);
       } catch (err) {
         const e = err instanceof HttpProxyError ? err : new HttpProxyError('PCL_ERR_UPSTREAM', 'the upstream response could not be read');
-        void session.complete({ status: 'failed', tag: '502', error: e.message, commandId: job.commandId });
+        complete({ status: 'failed', tag: '502', error: e.message });
         return sendError(reply, e, resource, command);
       }
       const out = Buffer.from(text, 'utf8');

@@ -1,74 +1,97 @@
 import { newId, type HttpCommand, type Identity, type ResourceRef } from '@portcullis/schemas';
-import { maskText, ALL_DETECTORS, judgeCommand, SessionRecord, type Arrival, type JudgeOptions, type JudgeOutcome, type Logger } from '@portcullis/kit';
+import { maskText, ALL_DETECTORS, CommandRefusal, judgeCommand, SessionRecord, type Arrival, type JudgeOptions, type JudgeOutcome, type Logger } from '@portcullis/kit';
 import type { CommandGate, SessionEventSink } from './ports.ts';
 
 /**
- * One session per HTTP request (or per upgraded connection):
- * SessionOpened → CommandRequested (through the gate) → CommandCompleted →
- * OutputRecorded → SessionClosed, all on one hash chain. SessionOpened and
- * CommandRequested are durable before anything is forwarded; the closing
- * events are written after the response, in order.
+ * One Portcullis session per caller connection, resource and token (or per
+ * upgraded stream): SessionOpened → for every request CommandRequested
+ * (through the gate) → CommandCompleted → OutputRecorded → … →
+ * SessionClosed when the connection closes, all on one hash chain.
+ * SessionOpened is written with the first command (one Kafka round trip);
+ * nothing is forwarded before both are durable. The closing events of a
+ * request are written after its response, in order.
  */
-export class RequestSession {
+export class HttpSession {
   readonly sessionId = `http-${newId()}`;
-  readonly commandId = newId();
   private readonly record: SessionRecord;
-  private tail: Promise<void> = Promise.resolve();
+  /** SessionOpened durable in Kafka; a session whose opening failed forwards nothing. */
+  readonly opening: Promise<void>;
   private closed = false;
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: { sink: SessionEventSink; gate: CommandGate; logger: Logger },
     readonly identity: Identity,
     readonly resource: ResourceRef,
-    /** When the request arrived and its token was verified (the session's trace starts there). */
-    arrival?: Arrival,
+    opened: { clientAddress: string; userAgent?: string | undefined; tokenExpiresAt?: string | undefined; arrival?: Arrival },
   ) {
-    this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger, arrival ? { arrival } : {});
+    this.record = new SessionRecord(this.sessionId, identity, resource, 'http', deps.sink, deps.logger, opened.arrival ? { arrival: opened.arrival } : {});
+    this.opening = this.record.opened({
+      clientAddress: opened.clientAddress,
+      ...(opened.userAgent ? { applicationName: opened.userAgent } : {}),
+      ...(opened.tokenExpiresAt ? { tokenExpiresAt: opened.tokenExpiresAt } : {}),
+    });
+    // Observed by the first judge; a failure is also logged here in case no request waits for it.
+    this.opening.catch((err: unknown) => deps.logger.error({ sessionId: this.sessionId, err: (err as Error).message }, 'SessionOpened could not be written'));
   }
 
-  open(clientAddress: string, userAgent?: string, tokenExpiresAt?: string): Promise<void> {
-    return this.record.opened({ clientAddress, ...(userAgent ? { applicationName: userAgent } : {}), ...(tokenExpiresAt ? { tokenExpiresAt } : {}) });
+  /**
+   * The command through the gateway's one judge path (kit's judgeCommand), in
+   * flight together with SessionOpened; the outcome is a refusal unless both
+   * are durable.
+   */
+  async judge(command: HttpCommand, options: JudgeOptions, commandId: string = newId(), reason?: string): Promise<JudgeOutcome> {
+    const requested = this.record.commandRequested(command, reason?.slice(0, 2000), commandId);
+    const judged = judgeCommand(this.deps.gate, requested, options);
+    try {
+      await this.opening;
+    } catch (err) {
+      // Not run either way; a hold the caller would wait for is withdrawn by the judge path once the caller goes.
+      void judged.catch(() => undefined);
+      return { run: false, refusal: new CommandRefusal('PCL_ERR_BUS_UNAVAILABLE', `the session could not be recorded: ${(err as Error).message}`, { cause: err }) };
+    }
+    return judged;
   }
 
-  /** The command through the gateway's one judge path (kit's judgeCommand). */
-  judge(command: HttpCommand, options: JudgeOptions, reason?: string): Promise<JudgeOutcome> {
-    const requested = this.record.commandRequested(command, reason?.slice(0, 2000), this.commandId);
-    return judgeCommand(this.deps.gate, requested, options);
-  }
-
-  /** Records the closing events (in chain order); failures are logged, the response is already gone. */
-  complete(outcome: {
-    status: 'executed' | 'failed' | 'refused' | 'cancelled';
-    tag?: string;
-    error?: string;
-    excerpt?: { text: string; truncated: boolean };
-    commandId?: string;
-    closeReason?: string;
-    /** Values that must never reach the record (the injected credential, should an upstream echo it). */
-    scrub?: string[];
-  }): Promise<void> {
-    if (this.closed) return this.tail;
-    this.closed = true;
-    const commandId = outcome.commandId ?? this.commandId;
+  /** Records how a command ended (CommandCompleted, then its masked OutputRecorded); failures are logged. */
+  completeCommand(outcome: CommandOutcome): void {
     this.record.commandCompleted({
-      commandId,
+      commandId: outcome.commandId,
       status: outcome.status,
-      durationMs: Date.now() - this.record.openedAt,
+      durationMs: outcome.durationMs,
       ...(outcome.tag ? { tag: outcome.tag } : {}),
       ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
     });
     if (outcome.excerpt) {
       this.record.outputRecorded({
-        commandId,
+        commandId: outcome.commandId,
         format: 'http',
         // Second line of defence: whatever the verdict, the record gets the content detectors.
         text: scrub(maskText(outcome.excerpt.text, ALL_DETECTORS), outcome.scrub ?? []),
         truncated: outcome.excerpt.truncated,
       });
     }
-    this.tail = this.record.closed(outcome.closeReason);
+  }
+
+  /** Records the end of the session once, after everything queued. */
+  close(reason?: string): Promise<void> {
+    if (this.closed) return this.tail;
+    this.closed = true;
+    this.tail = this.record.closed(reason);
     return this.tail;
   }
+}
+
+export interface CommandOutcome {
+  commandId: string;
+  status: 'executed' | 'failed' | 'refused' | 'cancelled';
+  /** Since the request arrived. */
+  durationMs: number;
+  tag?: string;
+  error?: string;
+  excerpt?: { text: string; truncated: boolean };
+  /** Values that must never reach the record (the injected credential, should an upstream echo it). */
+  scrub?: string[];
 }
 
 /** Keeps the first `limit` bytes of a response for OutputRecorded. */

@@ -1,14 +1,14 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { HttpCommand } from '@portcullis/schemas';
+import { newId, type HttpCommand } from '@portcullis/schemas';
 import { describeError, timedVerifier, type Arrival } from '@portcullis/kit';
 import { encodeNormalizedPath } from '@portcullis/policy-decision';
 import { authenticate, errorFor, resourceRef, verdictMessage, type ProxyContext } from './app.ts';
 import { buildHttpCommand } from './command.ts';
 import { credentialHeaderNames, credentialHeaders, isForwardedIdentityHeader } from './credentials.ts';
 import { errorBody, HttpProxyError, kubernetesStatus } from './errors.ts';
-import { RequestSession } from './recording.ts';
+import { HttpSession, type CommandOutcome } from './recording.ts';
 import { routeRequest, upstreamUrl } from './routing.ts';
 import { isHopByHop, tlsOptions } from './upstream.ts';
 
@@ -37,7 +37,17 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     return refuse(socket, new HttpProxyError('PCL_ERR_BAD_REQUEST', `the gateway upgrades only to ${[...STREAM_PROTOCOLS].join(' or ')}, not ${JSON.stringify(String(req.headers.upgrade ?? ''))}; nothing was forwarded`), k8s);
   }
   let command: HttpCommand | undefined;
-  let session: RequestSession | undefined;
+  let session: HttpSession | undefined;
+  const commandId = newId();
+  const started = Date.now();
+  /** The upgrade's command ends once, and with it the session (one session per upgraded stream). */
+  let completed = false;
+  const complete = (outcome: Omit<CommandOutcome, 'commandId' | 'durationMs'>, closeReason?: string): void => {
+    if (completed || !session) return;
+    completed = true;
+    session.completeCommand({ commandId, durationMs: Date.now() - started, ...outcome });
+    void session.close(closeReason);
+  };
   /** Set when the stream is ended from outside (revocation, token expiry, an admin, drain). */
   let endedBy: string | undefined;
   const gone = new AbortController();
@@ -45,13 +55,11 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     const arrival: Arrival = { acceptedAt: Date.now() };
     const { identity, expiresAt } = await authenticate(timedVerifier(ctx.verifier, arrival), req.headers.authorization);
     command = buildHttpCommand({ resource, method: req.method ?? 'GET', upstreamPath, query, headers: req.headers, body: Buffer.alloc(0), bodyBytesInCommand: 0, upgrade: String(req.headers.upgrade ?? '') });
-    session = new RequestSession(ctx, identity, resourceRef(resource), arrival);
-    await session.open(req.socket.remoteAddress ?? '', req.headers['user-agent'], expiresAt);
-    const opened = session;
-    const unregister = ctx.live.register(opened.sessionId, (reason) => {
+    session = new HttpSession(ctx, identity, resourceRef(resource), { clientAddress: req.socket.remoteAddress ?? '', userAgent: req.headers['user-agent'], tokenExpiresAt: expiresAt, arrival });
+    const unregister = ctx.live.register(session.sessionId, (reason) => {
       endedBy = reason;
       gone.abort();
-      void opened.complete({ status: 'cancelled', error: `Portcullis ended this stream: ${reason}`, closeReason: reason });
+      complete({ status: 'cancelled', error: `Portcullis ended this stream: ${reason}` }, reason);
       socket.destroy();
     });
     socket.once('close', unregister);
@@ -63,7 +71,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
       holdTimeoutMs: resource.hold.timeoutMs,
       hold: resource.hold.mode === 'respond' ? 'return' : 'wait',
       signal: gone.signal,
-    });
+    }, commandId);
     socket.off('close', onClose);
     if (!outcome.run) {
       const { refusal } = outcome;
@@ -83,7 +91,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     }
   } catch (err) {
     const e = errorFor(err);
-    void session?.complete({ status: 'refused', tag: String(e.status), error: e.message });
+    complete({ status: 'refused', tag: String(e.status), error: e.message });
     return refuse(socket, e, k8s, command);
   }
   if (endedBy !== undefined) return;
@@ -98,9 +106,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
   headers.connection = 'Upgrade';
   Object.assign(headers, credentialHeaders(resource, ctx.env));
   const url = upstreamUrl(resource, encodeNormalizedPath(command!.path), query);
-  const started = Date.now();
   const upstreamReq = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers, ...(url.protocol === 'https:' ? tlsOptions(resource) : {}) });
-  const s = session!;
   upstreamReq.on('upgrade', (res: IncomingMessage, upstreamSocket: Socket, upstreamHead: Buffer) => {
     const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? 'Switching Protocols'}`];
     for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
@@ -115,7 +121,7 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
       closed = true;
       socket.destroy();
       upstreamSocket.destroy();
-      void s.complete({ status: 'executed', tag: String(res.statusCode), excerpt: { text: `[${command!.upgrade} stream, ${Date.now() - started} ms, bytes not inspected]`, truncated: false } });
+      complete({ status: 'executed', tag: String(res.statusCode), excerpt: { text: `[${command!.upgrade} stream, ${Date.now() - started} ms, bytes not inspected]`, truncated: false } });
     };
     upstreamSocket.on('close', close).on('error', close);
     socket.on('close', close);
@@ -133,13 +139,13 @@ export async function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, soc
     res.on('end', () => {
       const body = Buffer.concat(chunks);
       socket.end(`${lines.join('\r\n')}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n` + body.toString('latin1'), 'latin1');
-      void s.complete({ status: 'failed', tag: String(res.statusCode), excerpt: { text: body.subarray(0, ctx.config.settings.recordBytes).toString('utf8'), truncated: body.length > ctx.config.settings.recordBytes } });
+      complete({ status: 'failed', tag: String(res.statusCode), excerpt: { text: body.subarray(0, ctx.config.settings.recordBytes).toString('utf8'), truncated: body.length > ctx.config.settings.recordBytes } });
     });
   });
   upstreamReq.on('error', (err) => {
     ctx.logger.warn({ resource: resource.name, err: describeError(err) }, 'upstream upgrade failed');
     const e = new HttpProxyError('PCL_ERR_UPSTREAM', `the upstream of ${resource.name} could not be reached`);
-    void s.complete({ status: 'failed', tag: '502', error: e.message });
+    complete({ status: 'failed', tag: '502', error: e.message });
     refuse(socket, e, k8s, command);
   });
   upstreamReq.end();

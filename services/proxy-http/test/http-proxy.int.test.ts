@@ -73,6 +73,35 @@ test('allowed: forwarded with the gateway credential instead of the caller token
   assert.ok(!JSON.stringify(events).includes(apiToken), 'the upstream credential never reaches the record');
 });
 
+test('a keep-alive connection is one session per token: one SessionOpened, a command per request, SessionClosed when the token changes or the connection closes', async () => {
+  const marker = `keepalive-${newId()}`;
+  const url = (n: number): string => `${h.proxyUrl}/r/api/status?${marker}=${n}`;
+  // One curl: three requests with alice's token, then (--next) one with the CI job's, on the same connection.
+  const { stdout } = await run('curl', ['-sS', '-o', '/dev/null', '-o', '/dev/null', '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\n', '-H', `Authorization: Bearer ${aliceToken}`, url(1), url(2), url(3), '--next', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\n', '-H', `Authorization: Bearer ${ciToken}`, url(4)]);
+  assert.deepEqual(stdout.trim().split('\n'), ['200 1', '200 0', '200 0', '200 0'], 'curl reused its one connection for all four requests');
+  const mine = h.commands.filter((c) => c.command.kind === 'http' && (c.command.query ?? '').includes(marker));
+  assert.equal(mine.length, 4);
+  const [a1, a2, a3, ci] = mine.sort((x, y) => (x.command as { query: string }).query.localeCompare((y.command as { query: string }).query));
+  assert.equal(new Set([a1!.sessionId, a2!.sessionId, a3!.sessionId]).size, 1, "alice's three requests are one session");
+  assert.notEqual(ci!.sessionId, a1!.sessionId, 'another token is another session');
+  assert.equal(ci!.identity.subject, 'ci-deploy');
+  const alice = await eventually("alice's session closed", () => {
+    const e = h.sink.ofSession(a1!.sessionId);
+    return e.some((x) => x.type === 'SessionClosed') ? e : undefined;
+  });
+  assert.deepEqual(alice.filter((e) => e.type === 'SessionOpened').length, 1);
+  assert.deepEqual(alice.filter((e) => e.type === 'CommandCompleted').map((e) => e.type === 'CommandCompleted' && e.tag), ['200', '200', '200']);
+  const closed = alice.find((e) => e.type === 'SessionClosed')!;
+  assert.match(closed.type === 'SessionClosed' ? closed.reason ?? '' : '', /another token/);
+  assert.deepEqual(verifyChain([a1!, a2!, a3!, ...alice] as unknown as ChainedEvent[]), { integrity: 'ok', lastSeq: 11 });
+  // The CI job's session ends when curl closes the connection.
+  const job = await eventually("the job's session closed", () => {
+    const e = h.sink.ofSession(ci!.sessionId);
+    return e.some((x) => x.type === 'SessionClosed') ? e : undefined;
+  });
+  assert.deepEqual(job.map((e) => e.type), ['SessionOpened', 'CommandCompleted', 'OutputRecorded', 'SessionClosed']);
+});
+
 test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async () => {
   const before = api.seen.length;
   const res = await curl(['-H', `Authorization: Bearer ${aliceToken}`, `${h.proxyUrl}/r/api/admin/users`]);
