@@ -221,11 +221,14 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     entry.inFlight.delete(flight);
     session.completeCommand({ commandId, durationMs: Date.now() - startedAt, ...outcome });
   };
-  // Ended from outside (revocation, token expiry, an admin, drain): answered with the reason if nothing was sent yet, else cut off.
-  const ended = new AbortController();
+  // Cancelled when the caller goes away before its answer is complete, or when the session is ended from outside
+  // (revocation, token expiry, an admin, drain): then answered with the reason if nothing was sent yet, else cut off.
+  const cancel = new AbortController();
+  let endedFromOutside = false;
   const flight: InFlight = {
     end: (reason) => {
-      ended.abort();
+      endedFromOutside = true;
+      cancel.abort();
       const e = new HttpProxyError('PCL_ERR_REVOKED', `Portcullis ended this request: ${reason}`);
       complete({ status: 'cancelled', error: e.message });
       if (!reply.raw.headersSent) void sendError(reply.header('connection', 'close'), e, resource, command);
@@ -233,7 +236,11 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     },
   };
   entry.inFlight.add(flight);
-  reply.raw.once('close', () => entry.inFlight.delete(flight));
+  reply.raw.once('close', () => {
+    entry.inFlight.delete(flight);
+    // A finished response closing is not a cancellation (aborting builds a DOMException per request).
+    if (!reply.raw.writableFinished) cancel.abort();
+  });
 
   // A retry of a held request: the original's final verdict decides (docs/protocols/http.md#hold).
   const approvalId = request.headers[APPROVAL_HEADER];
@@ -248,15 +255,9 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
       if (verdict.effect === 'allow' || verdict.effect === 'mask') ctx.pending.consume(approvalId);
     } else {
       // The caller going away while its request is held withdraws the approval (kit's judgeCommand).
-      const gone = new AbortController();
-      const onClose = (): void => {
-        if (!reply.raw.writableFinished) gone.abort();
-      };
-      reply.raw.once('close', onClose);
       const h = hold(resource);
-      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: AbortSignal.any([gone.signal, ended.signal]) }, commandId);
-      reply.raw.off('close', onClose);
-      if (ended.signal.aborted) return reply;
+      const outcome = await session.judge(command, { timeoutMs: settings.verdictTimeoutMs, holdTimeoutMs: h.timeoutMs, hold: h.mode === 'respond' ? 'return' : 'wait', signal: cancel.signal }, commandId);
+      if (endedFromOutside) return reply;
       if (!outcome.run) throw refusalError(ctx, outcome.refusal, commandId, identity, resource, command);
       verdict = outcome.verdict;
     }
@@ -272,12 +273,12 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
     return sendError(reply, e, resource, command);
   }
 
-  if (ended.signal.aborted) return reply;
+  if (endedFromOutside) return reply;
   const plan = planFromMask(verdict.effect === 'mask' ? verdict.mask : undefined, {
     secrets: resource.protocol === 'kubernetes' && resource.maskSecrets && command.kubernetes?.resource === 'secrets',
     secretResource: command.kubernetes?.resource === 'secrets',
   });
-  return forward(ctx, request, reply, { route, body, command, plan, complete });
+  return forward(ctx, request, reply, { route, body, command, plan, complete, signal: cancel.signal });
 }
 
 /** Records how the request's command ended (once). */
@@ -337,14 +338,12 @@ async function forward(
   ctx: ProxyContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  job: { route: Route; body: Buffer; command: HttpCommand; plan: JsonMaskPlan; complete: Complete },
+  job: { route: Route; body: Buffer; command: HttpCommand; plan: JsonMaskPlan; complete: Complete; signal: AbortSignal },
 ): Promise<FastifyReply> {
   const { route, body, command, plan, complete } = job;
   const resource = route.resource;
   const settings = ctx.config.settings;
   const masking = !planIsEmpty(plan);
-  const abort = new AbortController();
-  reply.raw.on('close', () => abort.abort());
 
   let upstream: Awaited<ReturnType<typeof undiciRequest>>;
   try {
@@ -354,7 +353,7 @@ async function forward(
       headers: forwardHeaders(request, resource, ctx.env, masking),
       ...(body.length > 0 ? { body } : {}),
       dispatcher: ctx.agents.get(resource.name)!,
-      signal: abort.signal,
+      signal: job.signal,
     });
   } catch (err) {
     const e = err instanceof HttpProxyError ? err : new HttpProxyError('PCL_ERR_UPSTREAM', `the upstream of ${resource.name} could not be reached`);
