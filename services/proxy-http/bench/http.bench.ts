@@ -185,12 +185,12 @@ http {
   const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '–');
   const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
   console.log(`\n### bench:http — wrk -t1 -c${connections} -d${seconds}s, ${new Date().toISOString().slice(0, 10)}, load ${loadavg()[0]!.toFixed(1)}\n`);
-  console.log('| request | direct req/s | nginx req/s | Portcullis req/s | Portcullis / nginx | p50 / p99 ms direct · nginx · Portcullis | MB/s direct · nginx · Portcullis | proxy CPU (cores) | proxy RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| request | direct req/s | nginx req/s | Portcullis req/s | Portcullis / nginx | p50 / p99 ms direct · nginx · Portcullis | MB/s direct · nginx · Portcullis | proxy CPU (cores) | proxy CPU ms / request | proxy RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${f0(r.direct.rps)} | ${f0(r.nginx.rps)} | ${f0(r.portcullis.rps)} | ${(r.portcullis.rps / r.nginx.rps).toFixed(2)} | ${f1(r.direct.p50)}/${f1(r.direct.p99)} · ${f1(r.nginx.p50)}/${f1(r.nginx.p99)} · ${f1(r.portcullis.p50)}/${f1(r.portcullis.p99)} | ${f1(r.direct.mbps)} · ${f1(r.nginx.mbps)} · ${f1(r.portcullis.mbps)} | ${r.portcullis.cpu.toFixed(2)} | ${f0(r.portcullis.rss)} |`);
+    console.log(`| ${r.name} | ${f0(r.direct.rps)} | ${f0(r.nginx.rps)} | ${f0(r.portcullis.rps)} | ${(r.portcullis.rps / r.nginx.rps).toFixed(2)} | ${f1(r.direct.p50)}/${f1(r.direct.p99)} · ${f1(r.nginx.p50)}/${f1(r.nginx.p99)} · ${f1(r.portcullis.p50)}/${f1(r.portcullis.p99)} | ${f1(r.direct.mbps)} · ${f1(r.nginx.mbps)} · ${f1(r.portcullis.mbps)} | ${r.portcullis.cpu.toFixed(2)} | ${((r.portcullis.cpu / r.portcullis.rps) * 1000).toFixed(2)} | ${f0(r.portcullis.rss)} |`);
   }
-  console.log(`| watch stream, ${watchEvents.toLocaleString('en')} pod events (curl) | | | | ${(w.portcullis.mbps / w.nginx.mbps).toFixed(2)} | | ${f1(w.direct.mbps)} · ${f1(w.nginx.mbps)} · ${f1(w.portcullis.mbps)} | ${w.portcullis.cpu.toFixed(2)} | ${f0(w.portcullis.rss)} |`);
+  console.log(`| watch stream, ${watchEvents.toLocaleString('en')} pod events (curl) | | | | ${(w.portcullis.mbps / w.nginx.mbps).toFixed(2)} | | ${f1(w.direct.mbps)} · ${f1(w.nginx.mbps)} · ${f1(w.portcullis.mbps)} | ${w.portcullis.cpu.toFixed(2)} | | ${f0(w.portcullis.rss)} |`);
   const smallRatio = rows[0]!.portcullis.rps / rows[0]!.nginx.rps;
   const maskedMBps = rows[2]!.portcullis.mbps;
   const worst = Math.min(...rows.map((r) => r.portcullis.rps / r.nginx.rps), w.portcullis.mbps / w.nginx.mbps);

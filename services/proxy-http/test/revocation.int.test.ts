@@ -2,7 +2,7 @@
  * Revocation with the real kubectl and curl: a `kubectl get pods -w` watch
  * through the proxy ends within a second of the identity's revocation, a
  * request held for approval is withdrawn, and the next call is refused with
- * the reason.
+ * the reason; an idle keep-alive session is ended and its connection closed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, get as httpGet } from 'node:http';
+import type { Socket } from 'node:net';
 import { eventually } from '@portcullis/kit';
 import { newId, nowIso, type ApprovalsTopicEvent, type SessionTopicEvent } from '@portcullis/schemas';
 import { issueHumanToken } from '@portcullis/infra';
@@ -100,6 +102,44 @@ test('a request waiting for its approval is answered 403 with the reason and the
   assert.match(body.error.message, /Portcullis ended this request: access of identity dave was revoked by erin at .*: on leave/);
   await eventually('the approval withdrawn', () => approvalEvents.find((e) => e.type === 'ApprovalCancelled' && e.approvalId === requested.approvalId));
   assert.ok(!api.seen.some((r) => r.url === '/payments' && r.body.includes('"amount":5')), 'the payment never reached the API');
+});
+
+test('an idle keep-alive session is ended by the revocation: SessionClosed with the reason, the connection closed, the next request refused', async () => {
+  const subject = 'erin'; // no other test here uses erin, so her revocation touches no other session
+  const token = await issueHumanToken(ISSUER, subject);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (): Promise<{ status: number; body: string; socket: Socket }> =>
+    new Promise((resolve, reject) => {
+      const req = httpGet(`${h.proxyUrl}/r/api/status`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket: req.socket! }));
+      });
+      req.on('error', reject);
+    });
+  try {
+    const first = await get();
+    const second = await get();
+    assert.deepEqual([first.status, second.status], [200, 200]);
+    assert.equal(first.socket, second.socket, 'both requests went over one kept-alive connection');
+    const commands = h.commands.filter((c) => c.identity.subject === subject);
+    assert.equal(commands.length, 2);
+    assert.equal(commands[0]!.sessionId, commands[1]!.sessionId, 'one session');
+    const socketClosed = new Promise<void>((resolve) => first.socket.once('close', () => resolve()));
+    const revokedAt = Date.now();
+    await revoke(subject, 'left the company');
+    const closed = await eventually('SessionClosed of the kept-alive session', () => closedOf(commands[0]!.sessionId));
+    assert.match(closed.reason ?? '', /left the company/);
+    await socketClosed;
+    console.log(`# idle keep-alive session ended ${Date.now() - revokedAt} ms after the revocation was published`);
+    const after = await get();
+    assert.equal(after.status, 403);
+    assert.equal(JSON.parse(after.body).error.code, 'PCL_ERR_REVOKED');
+    assert.match(JSON.parse(after.body).error.message, /left the company/);
+    assert.equal(h.commands.filter((c) => c.identity.subject === subject).length, 2, 'the refused request was never judged or forwarded');
+  } finally {
+    agent.destroy();
+  }
 });
 
 test('drain (SIGTERM): a watch is ended when the grace runs out (it runs as long as it may), new requests are refused', async () => {
