@@ -1,13 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Detector } from '@portcullis/schemas';
 import { ALL_DETECTORS, findSensitive } from './find-sensitive.ts';
+import { countMasked } from './mask-counts.ts';
 import { maskFinding } from './shapes.ts';
-import { gatewayMetrics } from '../operability/metrics.ts';
 
 /** The `detector` label of a whole protected value (a masked column or field), whatever its content. */
 export const FIELD_DETECTOR_LABEL = 'field';
-// Bound once: maskValue runs per result cell.
-let fieldMasked: { inc(): void } | undefined;
 
 export type ValueMaskStrategy = 'partial' | 'redact' | 'null' | 'hash';
 
@@ -35,7 +33,7 @@ export function maskValue(value: string, strategy: 'null', detectors?: readonly 
 export function maskValue(value: string, strategy: 'partial' | 'redact' | 'hash', detectors?: readonly Detector[]): string;
 export function maskValue(value: string, strategy: ValueMaskStrategy, detectors?: readonly Detector[]): string | null;
 export function maskValue(value: string, strategy: ValueMaskStrategy, _detectors: readonly Detector[] = ALL_DETECTORS): string | null {
-  (fieldMasked ??= gatewayMetrics().masked.labels({ detector: FIELD_DETECTOR_LABEL })).inc();
+  countMasked(FIELD_DETECTOR_LABEL);
   switch (strategy) {
     case 'null':
       return null;
