@@ -1,5 +1,5 @@
 import type { Detector, MaskSpec } from '@portcullis/schemas';
-import { batchMaskCounts, maskText, maskValue } from '@portcullis/kit';
+import { batchMaskCounts, DetectorSet, maskText, maskValue } from '@portcullis/kit';
 
 /**
  * Masking of JSON documents (docs/protocols/http.md#masking).
@@ -73,7 +73,7 @@ interface CompiledPlan {
   names: ReadonlySet<string>;
   paths: PathState | null;
   /** null when no detector is asked for, so nothing is scanned. */
-  detectors: readonly Detector[] | null;
+  detectors: DetectorSet | null;
   /** Keys these detectors found nothing in (keys repeat in every record of a list). */
   cleanKeys: Set<string>;
   secrets: boolean;
@@ -90,7 +90,7 @@ function compile(plan: JsonMaskPlan): CompiledPlan {
     compiled = {
       names: new Set(plan.fields.filter((f) => !f.includes('.'))),
       paths: determinise([trieOf(dotted)], new Map()),
-      detectors: plan.detectors.length > 0 ? plan.detectors : null,
+      detectors: plan.detectors.length > 0 ? new DetectorSet(plan.detectors) : null,
       cleanKeys: cleanKeysFor(plan.detectors),
       secrets: plan.secrets,
       secretResource: plan.secretResource,
@@ -173,13 +173,14 @@ function maskNode(value: unknown, state: PathState | null, plan: CompiledPlan): 
   }
   const obj = value as Record<string, unknown>;
   const isSecret = plan.secrets && (obj.kind === 'Secret' || (plan.secretResource && (isRecord(obj.data) || isRecord(obj.stringData))));
-  for (const key of Object.keys(obj)) {
+  const keys = Object.keys(obj);
+  for (const key of keys) {
     const v = obj[key];
     let masked: unknown;
     if (isSecret && (key === 'data' || key === 'stringData') && isRecord(v)) {
       const replacement = key === 'data' ? MASKED_SECRET_DATA : '****';
       for (const k of Object.keys(v)) v[k] = replacement;
-      masked = maskKeys(v, plan);
+      masked = maskKeys(v, Object.keys(v), plan);
     } else if (isSecret && key === 'metadata' && isRecord(v)) {
       maskLastApplied(v);
       masked = maskNode(v, step(state, key), plan);
@@ -189,7 +190,7 @@ function maskNode(value: unknown, state: PathState | null, plan: CompiledPlan): 
     }
     if (masked !== v) obj[key] = masked;
   }
-  return maskKeys(obj, plan);
+  return maskKeys(obj, keys, plan);
 }
 
 /** kubectl apply keeps the whole applied Secret (values included) in an annotation. */
@@ -208,8 +209,9 @@ function maskWhole(value: unknown, plan: CompiledPlan): unknown {
   }
   if (typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    for (const key of Object.keys(obj)) obj[key] = maskWhole(obj[key], plan);
-    return maskKeys(obj, plan);
+    const keys = Object.keys(obj);
+    for (const key of keys) obj[key] = maskWhole(obj[key], plan);
+    return maskKeys(obj, keys, plan);
   }
   return value;
 }
@@ -221,9 +223,8 @@ function maskWhole(value: unknown, plan: CompiledPlan): unknown {
  * masked key never takes the name of a key left as it was or of an earlier
  * masked key: it gets the first free suffix `#2`, `#3`, …
  */
-function maskKeys(obj: Record<string, unknown>, plan: CompiledPlan): Record<string, unknown> {
+function maskKeys(obj: Record<string, unknown>, keys: readonly string[], plan: CompiledPlan): Record<string, unknown> {
   if (plan.detectors === null) return obj;
-  const keys = Object.keys(obj);
   let maskedKeys: string[] | null = null;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;

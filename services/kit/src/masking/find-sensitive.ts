@@ -37,6 +37,21 @@ export const DETECTOR_SCANS: readonly DetectorScan[] = ALL_DETECTORS.map((detect
 // A Map, not an object: a keyed load on an object with six string keys is a slow lookup, and this runs per string.
 const BITS = new Map(DETECTOR_SCANS.map((d) => [d.detector, d.bit]));
 
+/**
+ * A set of detectors resolved once to their scanners, for callers that scan
+ * many strings with the same detectors (every value of a document): the
+ * lookup per detector is then not repeated per string.
+ */
+export class DetectorSet {
+  readonly scans: readonly DetectorScan[];
+  constructor(detectors: readonly Detector[]) {
+    this.scans = DETECTOR_SCANS.filter((d) => detectors.includes(d.detector));
+  }
+  get size(): number {
+    return this.scans.length;
+  }
+}
+
 const NONE: readonly Finding[] = Object.freeze([]);
 // Scratch list for one scanner's findings, reused: this runs for every string
 // of a document and most find nothing.
@@ -47,14 +62,20 @@ const scratch: Finding[] = [];
  * and never overlapping. Linear in the length of the text. Allocates nothing
  * when nothing is found.
  */
-export function findSensitive(text: string, detectors: readonly Detector[]): readonly Finding[] {
-  if (detectors.length === 0 || text.length === 0) return NONE;
-  let enabled = 0;
-  for (let i = 0; i < detectors.length; i++) enabled |= BITS.get(detectors[i]!) ?? 0;
+export function findSensitive(text: string, detectors: readonly Detector[] | DetectorSet): readonly Finding[] {
+  if (text.length === 0) return NONE;
+  let scans = DETECTOR_SCANS;
+  let enabled = -1;
+  if (detectors instanceof DetectorSet) scans = detectors.scans;
+  else {
+    enabled = 0;
+    for (let i = 0; i < detectors.length; i++) enabled |= BITS.get(detectors[i]!) ?? 0;
+  }
+  if (scans.length === 0 || enabled === 0) return NONE;
   const profile = profileText(text);
   let chosen: Finding[] | null = null;
-  for (let i = 0; i < DETECTOR_SCANS.length; i++) {
-    const entry = DETECTOR_SCANS[i]!;
+  for (let i = 0; i < scans.length; i++) {
+    const entry = scans[i]!;
     if ((enabled & entry.bit) === 0 || !entry.possible(profile)) continue;
     scratch.length = 0;
     entry.scan(text, scratch);

@@ -1,10 +1,10 @@
 import type { Detector } from '@portcullis/schemas';
-import { findSensitive } from './find-sensitive.ts';
+import { findSensitive, type DetectorSet } from './find-sensitive.ts';
 import { countMasked } from './mask-counts.ts';
 import { maskFinding } from './shapes.ts';
 
 /** Replaces every finding of the given detectors in `text` with its shape-preserving mask. */
-export function maskText(text: string, detectors: readonly Detector[]): string {
+export function maskText(text: string, detectors: readonly Detector[] | DetectorSet): string {
   const findings = findSensitive(text, detectors);
   if (findings.length === 0) return text;
   let out = '';
