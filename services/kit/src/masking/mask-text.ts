@@ -3,14 +3,20 @@ import { ALL_DETECTORS, findSensitive, type DetectorSet } from './find-sensitive
 import { countMasked } from './mask-counts.ts';
 import { maskFinding } from './shapes.ts';
 
-// Findings per detector of one text (indexed like ALL_DETECTORS), counted once per text.
+// Findings per detector of one text (indexed like ALL_DETECTORS), counted once
+// per text; zero again after each text.
 const perDetector = new Int32Array(ALL_DETECTORS.length);
 
 /** Replaces every finding of the given detectors in `text` with its shape-preserving mask. */
 export function maskText(text: string, detectors: readonly Detector[] | DetectorSet): string {
   const findings = findSensitive(text, detectors);
   if (findings.length === 0) return text;
-  perDetector.fill(0);
+  const first = findings[0]!;
+  if (findings.length === 1 && first.start === 0 && first.end === text.length) {
+    // The whole text is one finding (a JSON value that is an address, a card, …): no slicing.
+    countMasked(first.detector);
+    return maskFinding(text, first);
+  }
   let out = '';
   let at = 0;
   for (const f of findings) {
@@ -19,7 +25,9 @@ export function maskText(text: string, detectors: readonly Detector[] | Detector
     at = f.end;
   }
   for (let i = 0; i < perDetector.length; i++) {
-    if (perDetector[i]! > 0) countMasked(ALL_DETECTORS[i]!, perDetector[i]);
+    if (perDetector[i] === 0) continue;
+    countMasked(ALL_DETECTORS[i]!, perDetector[i]);
+    perDetector[i] = 0;
   }
   return out + text.slice(at);
 }
