@@ -6,24 +6,12 @@
  */
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { customersDocument, podEvent } from './documents.ts';
 
 const events = Number(process.argv[2] ?? 100_000);
 const small = Buffer.from(JSON.stringify({ ok: true, service: 'bench' }));
 const mb = randomBytes(1_000_000);
-const customers = Buffer.from(
-  JSON.stringify({
-    items: Array.from({ length: 1000 }, (_, i) => ({
-      id: i,
-      name: `Customer ${i}`,
-      email: `customer${i}@example.com`,
-      phone: `+1 415 555 ${String(1000 + (i % 9000)).padStart(4, '0')}`,
-      billing: { card_number: '4111111111111111', country: 'US' },
-      notes: 'regular customer, prefers e-mail',
-    })),
-  }),
-);
-const podEvent = (i: number): string =>
-  `${JSON.stringify({ type: 'MODIFIED', object: { kind: 'Pod', apiVersion: 'v1', metadata: { name: `web-${i}`, namespace: 'default', resourceVersion: String(i), labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] }, status: { phase: 'Running', podIP: '10.0.0.1' } } })}\n`;
+const customers = Buffer.from(customersDocument());
 
 const server = createServer((req, res) => {
   const url = req.url ?? '/';

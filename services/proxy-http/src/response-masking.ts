@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { maskText } from '@portcullis/kit';
-import { maskJson, type JsonMaskPlan } from './json-masking.ts';
+import { maskJsonInPlace, type JsonMaskPlan } from './json-masking.ts';
 import { HttpProxyError } from './errors.ts';
 
 /**
@@ -33,22 +33,29 @@ export function maskJsonText(text: string, plan: JsonMaskPlan): string {
   } catch {
     throw new HttpProxyError('PCL_ERR_MASK_LIMIT', 'the upstream sent a JSON response that is not valid JSON; it cannot be masked, so it is not passed on');
   }
-  return JSON.stringify(maskJson(doc, plan));
+  return JSON.stringify(maskJsonInPlace(doc, plan));
 }
 
 /** One line of a watch / NDJSON / SSE stream. */
 export function maskLine(line: string, plan: JsonMaskPlan): string {
-  const sse = /^(data:\s?)(.*)$/s.exec(line);
-  const [prefix, payload] = sse ? [sse[1]!, sse[2]!] : ['', line];
+  const prefixLength = sseDataPrefixLength(line);
+  const prefix = line.slice(0, prefixLength);
+  const payload = line.slice(prefixLength);
   const trimmed = payload.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
-      return prefix + JSON.stringify(maskJson(JSON.parse(trimmed), plan));
+      return prefix + JSON.stringify(maskJsonInPlace(JSON.parse(trimmed), plan));
     } catch {
       /* not JSON after all: treat as text */
     }
   }
   return prefix + (plan.detectors.length > 0 ? maskText(payload, plan.detectors) : payload);
+}
+
+/** An SSE data field's `data:` and one following whitespace character (trim's set), or 0. */
+function sseDataPrefixLength(line: string): number {
+  if (!line.startsWith('data:')) return 0;
+  return line.length > 5 && line.charAt(5).trim() === '' ? 6 : 5;
 }
 
 /** Masks a line-oriented stream as it flows; never holds more than one line (≤ maxLineBytes). */

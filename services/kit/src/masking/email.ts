@@ -4,6 +4,7 @@
 // right, so the cost per '@' is bounded and the whole scan is linear.
 import { isAlnum, isAlpha } from './characters.ts';
 import type { Finding } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
 
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;
@@ -11,6 +12,9 @@ const MAX_DOMAIN = 253;
 const isLocalChar = (c: number): boolean =>
   isAlnum(c) || c === 46 /* . */ || c === 95 /* _ */ || c === 37 /* % */ || c === 43 /* + */ || c === 45; /* - */
 const isDomainChar = (c: number): boolean => isAlnum(c) || c === 45 /* - */ || c === 46; /* . */
+
+/** Pre-check: an address has an '@' and a domain of at least two labels, so a '.'. */
+export const emailPossible = (p: TextProfile): boolean => p.at > 0 && p.dots > 0;
 
 export function scanEmails(text: string, out: Finding[]): void {
   let floor = 0; // no finding may start before the end of the previous one

@@ -5,6 +5,7 @@
 // only at a word boundary followed by two capitals and two digits: linear.
 import { isAlnum, isDigit, isUpper } from './characters.ts';
 import type { Finding } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
 
 /** IBAN lengths per country from the SWIFT IBAN registry. */
 const IBAN_LENGTHS: Record<string, number> = {
@@ -17,6 +18,11 @@ const IBAN_LENGTHS: Record<string, number> = {
   SC: 31, SD: 18, SE: 24, SI: 19, SK: 24, SM: 27, SO: 23, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26,
   UA: 29, VA: 22, VG: 24, XK: 20, YE: 30,
 };
+
+const SHORTEST = Math.min(...Object.values(IBAN_LENGTHS));
+
+/** Pre-check: an IBAN starts with two capitals (the country) and two digits (the check), and is at least as long as the shortest registered one. */
+export const ibanPossible = (p: TextProfile): boolean => p.upper >= 2 && p.digits >= 2 && p.length >= SHORTEST;
 
 export function scanIbans(text: string, out: Finding[]): void {
   let i = 0;

@@ -1,23 +1,33 @@
 import type { Detector } from '@portcullis/schemas';
-import { findSensitive } from './find-sensitive.ts';
+import { ALL_DETECTORS, findSensitive, type DetectorSet } from './find-sensitive.ts';
+import { countMasked } from './mask-counts.ts';
 import { maskFinding } from './shapes.ts';
-import { gatewayMetrics } from '../operability/metrics.ts';
+
+// Findings per detector of one text (indexed like ALL_DETECTORS), counted once
+// per text; zero again after each text.
+const perDetector = new Int32Array(ALL_DETECTORS.length);
 
 /** Replaces every finding of the given detectors in `text` with its shape-preserving mask. */
-export function maskText(text: string, detectors: readonly Detector[]): string {
+export function maskText(text: string, detectors: readonly Detector[] | DetectorSet): string {
   const findings = findSensitive(text, detectors);
   if (findings.length === 0) return text;
-  const parts: string[] = [];
+  const first = findings[0]!;
+  if (findings.length === 1 && first.start === 0 && first.end === text.length) {
+    // The whole text is one finding (a JSON value that is an address, a card, …): no slicing.
+    countMasked(first.detector);
+    return maskFinding(text, first);
+  }
+  let out = '';
   let at = 0;
-  // Counted per detector once per text: a label lookup per finding cost more than the masking.
-  const counts = new Map<Detector, number>();
   for (const f of findings) {
-    counts.set(f.detector, (counts.get(f.detector) ?? 0) + 1);
-    parts.push(text.slice(at, f.start), maskFinding(text.slice(f.start, f.end), f));
+    perDetector[ALL_DETECTORS.indexOf(f.detector)]!++;
+    out += text.slice(at, f.start) + maskFinding(text.slice(f.start, f.end), f);
     at = f.end;
   }
-  parts.push(text.slice(at));
-  const masked = gatewayMetrics().masked;
-  for (const [detector, n] of counts) masked.inc({ detector }, n);
-  return parts.join('');
+  for (let i = 0; i < perDetector.length; i++) {
+    if (perDetector[i] === 0) continue;
+    countMasked(ALL_DETECTORS[i]!, perDetector[i]);
+    perDetector[i] = 0;
+  }
+  return out + text.slice(at);
 }

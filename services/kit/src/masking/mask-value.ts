@@ -1,13 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Detector } from '@portcullis/schemas';
-import { ALL_DETECTORS, findSensitive } from './find-sensitive.ts';
+import { ALL_DETECTORS, DetectorSet, findSensitive } from './find-sensitive.ts';
+import { countMasked } from './mask-counts.ts';
 import { maskFinding } from './shapes.ts';
-import { gatewayMetrics } from '../operability/metrics.ts';
 
 /** The `detector` label of a whole protected value (a masked column or field), whatever its content. */
 export const FIELD_DETECTOR_LABEL = 'field';
-// Bound once: maskValue runs per result cell.
-let fieldMasked: { inc(): void } | undefined;
+
+const EVERY_DETECTOR = new DetectorSet(ALL_DETECTORS);
 
 export type ValueMaskStrategy = 'partial' | 'redact' | 'null' | 'hash';
 
@@ -35,7 +35,7 @@ export function maskValue(value: string, strategy: 'null', detectors?: readonly 
 export function maskValue(value: string, strategy: 'partial' | 'redact' | 'hash', detectors?: readonly Detector[]): string;
 export function maskValue(value: string, strategy: ValueMaskStrategy, detectors?: readonly Detector[]): string | null;
 export function maskValue(value: string, strategy: ValueMaskStrategy, _detectors: readonly Detector[] = ALL_DETECTORS): string | null {
-  (fieldMasked ??= gatewayMetrics().masked.labels({ detector: FIELD_DETECTOR_LABEL })).inc();
+  countMasked(FIELD_DETECTOR_LABEL);
   switch (strategy) {
     case 'null':
       return null;
@@ -58,7 +58,7 @@ export function hashValue(value: string): string {
 
 function maskPartial(value: string): string {
   const trimmed = value.trim();
-  const findings = findSensitive(trimmed, ALL_DETECTORS);
+  const findings = findSensitive(trimmed, EVERY_DETECTOR);
   const whole = findings.length === 1 && findings[0]!.start === 0 && findings[0]!.end === trimmed.length ? findings[0]! : null;
   if (whole !== null) return maskFinding(trimmed, whole);
   const chars = Array.from(value); // code points, so a surrogate pair is not split

@@ -5,8 +5,14 @@
 // the work per group is bounded and the scan is linear.
 import { isAlnum, isDigit } from './characters.ts';
 import type { Finding } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
 
 interface Group { start: number; end: number; sep: number } // sep: separator code after the group, 0 at run end
+
+const MIN_DIGITS = 13;
+
+/** Pre-check: a card number has at least 13 digits. */
+export const paymentCardPossible = (p: TextProfile): boolean => p.digits >= MIN_DIGITS;
 
 export function scanPaymentCards(text: string, out: Finding[]): void {
   let i = 0;
@@ -54,7 +60,7 @@ function matchWindows(text: string, groups: Group[], out: Finding[]): void {
       digits += text.slice(g.start, g.end);
       if (digits.length > 19) break;
       if (m > k && (groups[k]!.end - groups[k]!.start < 4 || groups[k]!.end - groups[k]!.start > 6)) break;
-      if (digits.length >= 13 && endsNumber(text, g, m === groups.length - 1) && isPaymentCardNumber(digits)) best = m;
+      if (digits.length >= MIN_DIGITS && endsNumber(text, g, m === groups.length - 1) && isPaymentCardNumber(digits)) best = m;
     }
     if (best !== -1) {
       out.push({ detector: 'card', kind: 'card', start: groups[k]!.start, end: groups[best]!.end });
@@ -109,7 +115,7 @@ const ISSUER_RANGES: { from: number; to: number; digits: number; lengths: readon
 
 /** True for 13–19 digits in a known issuer range that pass the Luhn check. */
 export function isPaymentCardNumber(digits: string): boolean {
-  if (digits.length < 13 || digits.length > 19) return false;
+  if (digits.length < MIN_DIGITS || digits.length > 19) return false;
   for (let i = 0; i < digits.length; i++) if (!isDigit(digits.charCodeAt(i))) return false;
   if (!luhnValid(digits)) return false; // cheapest test first: rejects nine in ten
   for (const r of ISSUER_RANGES) {

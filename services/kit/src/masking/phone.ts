@@ -9,10 +9,20 @@
 // 15 digits and their separators from a word boundary, so the scan is linear.
 import { isAlnum, isDigit } from './characters.ts';
 import type { Finding } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
 
 const MAX_DIGITS = 15;
 
 interface Group { start: number; end: number; paren: boolean; sep: number } // sep: separator before this group, 0 for the first
+
+const MIN_DIGITS = 8;
+
+/**
+ * Pre-check: every accepted shape has at least 8 digits, and a '+', a '(' or a
+ * separator between two groups (space, '-', '.', '/'): one bare run of digits
+ * is never a phone number.
+ */
+export const phonePossible = (p: TextProfile): boolean => p.digits >= MIN_DIGITS && p.phoneMarks + p.dashes + p.dots > 0;
 
 export function scanPhones(text: string, out: Finding[]): void {
   let i = 0;
@@ -91,7 +101,7 @@ function groupLength(g: Group): number {
 function fitsShape(text: string, groups: Group[], n: number, plus: boolean): boolean {
   let digits = 0;
   for (let k = 0; k < n; k++) digits += groups[k]!.end - groups[k]!.start;
-  if (digits < 8 || digits > MAX_DIGITS) return false;
+  if (digits < MIN_DIGITS || digits > MAX_DIGITS) return false;
   const first = text.charCodeAt(groups[0]!.start);
   let parenAt = -1;
   for (let k = 0; k < n; k++) if (groups[k]!.paren) parenAt = k;

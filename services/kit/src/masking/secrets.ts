@@ -3,6 +3,16 @@
 // text and reads a bounded amount per attempt, so the whole pass is linear.
 import { isAlnum, isAlpha, isBase64Url, isDigit, isUpper } from './characters.ts';
 import type { Finding, SecretKind } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
+
+/**
+ * Pre-check, one condition per scanner below: a PEM block has ten dashes
+ * (`-----BEGIN ` and the `-----` closing its label), a JWT two dots, a vendor
+ * token a base64url run of at least MIN_TOKEN, an assignment a ':' or '=', a
+ * URL credential the ':' of '://'.
+ */
+export const secretPossible = (p: TextProfile): boolean =>
+  p.colonsOrEquals > 0 || p.dots >= 2 || p.dashes >= 10 || p.longestBase64UrlRun >= MIN_TOKEN;
 
 export function scanSecrets(text: string, out: Finding[]): void {
   const found: Finding[] = [];

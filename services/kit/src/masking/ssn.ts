@@ -6,6 +6,10 @@
 // group 00, serial 0000 (SSA, "Social Security Number Randomization").
 import { isAlnum, isAlpha, isDigit } from './characters.ts';
 import type { Finding } from './finding.ts';
+import type { TextProfile } from './text-profile.ts';
+
+/** Pre-check: both forms are nine digits, the dashed one has two dashes and the bare one a label, and every label has an 's'. */
+export const ssnPossible = (p: TextProfile): boolean => p.digits >= 9 && (p.dashes >= 2 || p.letterS > 0);
 
 export function scanSsns(text: string, out: Finding[]): void {
   let i = 0;
