@@ -4,6 +4,8 @@
  * the exec round trip (`ssh host true`) on a fresh connection and on a multiplexed one
  * (ControlMaster: the command alone, as a session that stays open sees it).
  *   npm run bench:ssh [-- <MiB, default 1024>]
+ *   BENCH_SSH_ONLY=sftp,exec   only the transfers / round trips whose name contains one of these words
+ *   BENCH_SSH_ROUND_TRIPS=N    exec round trips per mode (default 30)
  * Needs the stack (`npm run infra:up`) and OpenSSH's ssh, scp, sftp and sshd (apt-get install -y
  * --no-install-recommends openssh-client openssh-server). The proxy runs in this process: its CPU
  * and RSS are this process's during each transfer (the PDP and Kafka clients in it are idle then).
@@ -26,7 +28,9 @@ for (const tool of ['ssh', 'scp', 'sftp']) {
 
 const mib = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1024);
 const bytes = mib * 1024 * 1024;
-const roundTrips = 30;
+const roundTrips = Number(process.env.BENCH_SSH_ROUND_TRIPS ?? 30);
+const only = (process.env.BENCH_SSH_ONLY ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+const selected = (name: string): boolean => only.length === 0 || only.some((w) => name.includes(w));
 
 interface Measure {
   seconds: number;
@@ -101,6 +105,7 @@ try {
 
   const rows: { name: string; direct: Measure; portcullis: Measure }[] = [];
   for (const [name, transfer] of Object.entries(transfers)) {
+    if (!selected(name)) continue;
     const results = {} as Record<Path, Measure>;
     for (const p of ['direct', 'portcullis'] as const) {
       const remote = join(remoteDir, 'big.bin');
@@ -119,6 +124,7 @@ try {
   // exec round trips: a fresh connection per command, then commands over one multiplexed connection
   const latency: { name: string; direct: number[]; portcullis: number[] }[] = [];
   for (const mode of ['fresh connection', 'multiplexed'] as const) {
+    if (!selected(`exec ${mode}`)) continue;
     const samples = { direct: [] as number[], portcullis: [] as number[] };
     for (const p of ['direct', 'portcullis'] as const) {
       const control = join(work, `cm-${p}`);
