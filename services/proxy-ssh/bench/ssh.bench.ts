@@ -4,9 +4,11 @@
  * the exec round trip (`ssh host true`) on a fresh connection and on a multiplexed one
  * (ControlMaster: the command alone, as a session that stays open sees it).
  *   npm run bench:ssh [-- <MiB, default 1024>]
+ *   BENCH_SSH_ONLY=sftp,exec   only the transfers / round trips whose name contains one of these words
+ *   BENCH_SSH_ROUND_TRIPS=N    exec round trips per mode (default 30)
  * Needs the stack (`npm run infra:up`) and OpenSSH's ssh, scp, sftp and sshd (apt-get install -y
- * --no-install-recommends openssh-client openssh-server). The proxy runs in this process: its CPU
- * and RSS are this process's during each transfer (the PDP and Kafka clients in it are idle then).
+ * --no-install-recommends openssh-client openssh-server). The proxy runs alone in this process
+ * (deciding at the edge; no PDP or approvals service here): its CPU and RSS are this process's.
  * Last line: the worst transfer ratio to direct OpenSSH.
  */
 import { spawn } from 'node:child_process';
@@ -15,7 +17,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueHumanToken } from '@portcullis/infra';
-import { ISSUER, generateClientKey, startFixture } from '../test/support/fixture.ts';
+import { createTestBus } from '@portcullis/kit';
+import { publishPolicy } from '@portcullis/policy-decision';
+import { ISSUER, TEST_POLICY, generateClientKey } from '../test/support/fixture.ts';
+import { startSshGateway } from '../test/support/gateway.ts';
+import type { ExecTiming } from '../src/index.ts';
 
 for (const tool of ['ssh', 'scp', 'sftp']) {
   if (!(await run('sh', ['-c', `command -v ${tool}`]).then(() => true, () => false))) {
@@ -26,7 +32,9 @@ for (const tool of ['ssh', 'scp', 'sftp']) {
 
 const mib = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1024);
 const bytes = mib * 1024 * 1024;
-const roundTrips = 30;
+const roundTrips = Number(process.env.BENCH_SSH_ROUND_TRIPS ?? 30);
+const only = (process.env.BENCH_SSH_ONLY ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+const selected = (name: string): boolean => only.length === 0 || only.some((w) => name.includes(w));
 
 interface Measure {
   seconds: number;
@@ -63,7 +71,17 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-const f = await startFixture();
+/** The proxy's own account of each exec while the multiplexed round trips run through it. */
+let execTimings: ExecTiming[] | undefined;
+let multiplexedTimings: ExecTiming[] = [];
+// The proxy alone in this process, deciding at the edge on the test policy: the PDP (which re-decides every
+// edge verdict from the log) and the approvals service are other processes in a deployment and are not
+// started here, so that they do not share this event loop (the proxy's figures) with the proxy.
+const bus = createTestBus('proxy-ssh-bench');
+await bus.connect();
+const published = await publishPolicy({ bus, yamlText: TEST_POLICY, fileName: 'ssh-bench.yaml' });
+if (!published.ok) throw new Error(`policy refused: ${JSON.stringify(published.errors)}`);
+const f = await startSshGateway({ bus, onExecTimed: (t) => execTimings?.push(t) });
 const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-ssh-'));
 try {
   const key = generateClientKey(work, 'bench_ed25519');
@@ -101,6 +119,7 @@ try {
 
   const rows: { name: string; direct: Measure; portcullis: Measure }[] = [];
   for (const [name, transfer] of Object.entries(transfers)) {
+    if (!selected(name)) continue;
     const results = {} as Record<Path, Measure>;
     for (const p of ['direct', 'portcullis'] as const) {
       const remote = join(remoteDir, 'big.bin');
@@ -116,22 +135,33 @@ try {
     console.log(`${name}: direct ${(mib / results.direct.seconds).toFixed(1)} MiB/s, portcullis ${(mib / results.portcullis.seconds).toFixed(1)} MiB/s`);
   }
 
-  // exec round trips: a fresh connection per command, then commands over one multiplexed connection
-  const latency: { name: string; direct: number[]; portcullis: number[] }[] = [];
+  // exec round trips: a fresh connection per command, then commands over one multiplexed connection.
+  // Direct and Portcullis alternate command by command (which goes first alternates too), so that both
+  // see the same machine: on a shared machine the load moves more in a minute than the proxy adds.
+  const latency: { name: string; direct: number[]; portcullis: number[]; added: number[] }[] = [];
   for (const mode of ['fresh connection', 'multiplexed'] as const) {
-    const samples = { direct: [] as number[], portcullis: [] as number[] };
-    for (const p of ['direct', 'portcullis'] as const) {
-      const control = join(work, `cm-${p}`);
-      const mux = mode === 'multiplexed' ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}`, '-o', 'ControlPersist=60'] : [];
-      if (mode === 'multiplexed') await run('ssh', [...sshArgs(p, mux), 'true']);
-      for (let i = 0; i < roundTrips; i++) {
+    if (!selected(`exec ${mode}`)) continue;
+    const samples = { direct: [] as number[], portcullis: [] as number[], added: [] as number[] };
+    const mux = (p: Path): string[] => (mode === 'multiplexed' ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${join(work, `cm-${p}`)}`, '-o', 'ControlPersist=120'] : []);
+    if (mode === 'multiplexed') for (const p of ['direct', 'portcullis'] as const) await run('ssh', [...sshArgs(p, mux(p)), 'true']);
+    if (mode === 'multiplexed') execTimings = [];
+    for (let i = 0; i < roundTrips; i++) {
+      const took = {} as Record<Path, number>;
+      for (const p of i % 2 === 0 ? (['direct', 'portcullis'] as const) : (['portcullis', 'direct'] as const)) {
         const t0 = process.hrtime.bigint();
-        await run('ssh', [...sshArgs(p, mux), 'true']);
-        samples[p].push(Number(process.hrtime.bigint() - t0) / 1e6);
+        await run('ssh', [...sshArgs(p, mux(p)), 'true']);
+        took[p] = Number(process.hrtime.bigint() - t0) / 1e6;
       }
-      if (mode === 'multiplexed') await run('ssh', [...sshArgs(p, mux), '-O', 'exit']).catch(() => undefined);
-      samples[p].sort((a, b) => a - b);
+      samples.direct.push(took.direct);
+      samples.portcullis.push(took.portcullis);
+      samples.added.push(took.portcullis - took.direct);
     }
+    if (mode === 'multiplexed') {
+      multiplexedTimings = execTimings ?? [];
+      execTimings = undefined;
+      for (const p of ['direct', 'portcullis'] as const) await run('ssh', [...sshArgs(p, mux(p)), '-O', 'exit']).catch(() => undefined);
+    }
+    for (const list of Object.values(samples)) list.sort((a, b) => a - b);
     latency.push({ name: `ssh host true (${mode})`, ...samples });
   }
 
@@ -144,14 +174,19 @@ try {
     worst = Math.min(worst, ratio);
     console.log(`| ${r.name} | ${(mib / r.direct.seconds).toFixed(1)} | ${(mib / r.portcullis.seconds).toFixed(1)} | ${ratio.toFixed(2)} | ${r.portcullis.cpuSeconds.toFixed(1)} | ${r.portcullis.peakRssMiB.toFixed(0)} |`);
   }
-  console.log(`\n| exec round trip (${roundTrips} runs) | direct p50 / p99 ms | Portcullis p50 / p99 ms | added p50 ms |`);
-  console.log('|---|---|---|---|');
+  console.log(`\n| exec round trip (${roundTrips} runs each, interleaved) | direct p50 / p99 ms | Portcullis p50 / p99 ms | added p50 ms (difference of p50s) | added p50 ms (paired runs) |`);
+  console.log('|---|---|---|---|---|');
   for (const l of latency) {
-    console.log(`| ${l.name} | ${quantile(l.direct, 0.5).toFixed(1)} / ${quantile(l.direct, 0.99).toFixed(1)} | ${quantile(l.portcullis, 0.5).toFixed(1)} / ${quantile(l.portcullis, 0.99).toFixed(1)} | ${(quantile(l.portcullis, 0.5) - quantile(l.direct, 0.5)).toFixed(1)} |`);
+    console.log(`| ${l.name} | ${quantile(l.direct, 0.5).toFixed(1)} / ${quantile(l.direct, 0.99).toFixed(1)} | ${quantile(l.portcullis, 0.5).toFixed(1)} / ${quantile(l.portcullis, 0.99).toFixed(1)} | ${(quantile(l.portcullis, 0.5) - quantile(l.direct, 0.5)).toFixed(1)} | ${quantile(l.added, 0.5).toFixed(1)} |`);
+  }
+  if (multiplexedTimings.length > 0) {
+    const median = (pick: (t: ExecTiming) => number): string => quantile(multiplexedTimings.map(pick).sort((a, b) => a - b), 0.5).toFixed(1);
+    console.log(`\nProxy side of the multiplexed round trip (p50 ms of ${multiplexedTimings.length}): judge (edge decision + command and verdict acknowledged by Kafka) ${median((t) => t.judgeMs)}, target open (channel + exec, the target starting the command) ${median((t) => t.targetOpenMs)}, run ${median((t) => t.runMs)}, relay of exit/EOF/close ${median((t) => t.relayMs)}.`);
   }
   rmSync(remoteDir, { recursive: true, force: true });
   console.log(`\nbench:ssh worst ratio to direct OpenSSH: ${worst.toFixed(2)}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   await f.close();
+  await bus.disconnect();
 }

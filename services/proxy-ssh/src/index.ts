@@ -1,4 +1,5 @@
 export { createSshProxy, type SshProxy, type SshProxyDeps } from './proxy.ts';
+export type { ExecTiming } from './exec-timing.ts';
 export { loadSshProxyConfig, parseSshProxyConfig, parseLogin, sshEngine, SshResource, SshSettings, type SshProxyConfig, type SshProxyConfigInput } from './config.ts';
 export { LineEditor, type LineEditorStep } from './line-editor.ts';
 export { StreamRecorder } from './recorder.ts';

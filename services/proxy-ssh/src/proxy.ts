@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import ssh2 from 'ssh2';
 import type { SshProxyConfig } from './config.ts';
@@ -9,6 +9,8 @@ import type { AccessGuard } from '@portcullis/kit';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { gatewayMetrics } from '@portcullis/kit';
 import { SshSession } from './session.ts';
+import type { ExecTiming } from './exec-timing.ts';
+import { tuneRelaySocket } from './relay-socket.ts';
 
 export interface SshProxyDeps {
   config: SshProxyConfig;
@@ -20,6 +22,8 @@ export interface SshProxyDeps {
   logger?: Logger;
   /** Revocations, token lifetime, presence and drain (kit's access guard); the sink and verifier must be the guard's. */
   guard?: AccessGuard;
+  /** Told where each exec's time went on the proxy's side (bench:ssh prints the medians). */
+  onExecTimed?: (timing: ExecTiming) => void;
 }
 
 export interface SshProxy {
@@ -45,7 +49,11 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
   const logger = deps.logger ?? pino({ name: 'proxy-ssh' });
   const hostKey = loadOrCreateHostKey(deps.dataDir);
   const keys = new KeyStore(deps.dataDir);
-  const engine = { config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger, ...(deps.guard ? { guard: deps.guard } : {}) };
+  const engine = {
+    config: deps.config, gate: deps.gate, sink: deps.sink, verifier: deps.verifier, keys, logger,
+    ...(deps.guard ? { guard: deps.guard } : {}),
+    ...(deps.onExecTimed ? { onExecTimed: deps.onExecTimed } : {}),
+  };
   const sessions = new Set<SshSession>();
   const byId = (sessionId: string): SshSession | undefined => [...sessions].find((s) => s.sessionId === sessionId);
   deps.guard?.attach({
@@ -60,6 +68,9 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
     void session.done.then(() => sessions.delete(session));
   });
   server.on('error', (err: Error) => logger.error({ err: err.message }, 'listener error'));
+  // The proxy accepts the TCP connections itself so that each caller's socket is tuned (relay-socket.ts) before ssh2 takes it.
+  const listener = createServer((socket) => server.injectSocket(tuneRelaySocket(socket)));
+  listener.on('error', (err: Error) => logger.error({ err: err.message }, 'listener error'));
   const keysApi = createKeysApi({ store: keys, verifier: deps.verifier, keyTtlSeconds: deps.config.keyTtlSeconds, logger });
   let keysListening = false;
 
@@ -67,10 +78,10 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
     hostKeyFingerprint: hostKey.fingerprint,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
+        listener.once('error', reject);
+        listener.listen(port, host, () => {
+          listener.off('error', reject);
+          const address = listener.address() as AddressInfo;
           logger.info({ host, port: address.port, hostKey: hostKey.fingerprint }, 'SSH proxy listening');
           resolve({ port: address.port });
         });
@@ -85,14 +96,14 @@ export function createSshProxy(deps: SshProxyDeps): SshProxy {
       },
     },
     async drain(graceMs, reason) {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
       await deps.guard?.drain({ graceMs, reason });
       for (const s of sessions) s.terminate(reason);
       await Promise.race([Promise.all([...sessions].map((s) => s.done)), new Promise((r) => setTimeout(r, 3000).unref())]);
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000).unref())]);
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const s of sessions) s.shutdown('proxy shutting down');
       await Promise.all([...sessions].map((s) => s.done));
       if (keysListening) await keysApi.close();

@@ -9,7 +9,8 @@ import type { KeyStore } from './key-store.ts';
 import { LineEditor } from './line-editor.ts';
 import type { CommandGate, IdentityVerifier, SessionEventSink } from './ports.ts';
 import { StreamRecorder } from './recorder.ts';
-import { ScpTransferRecorder, scpInvocationOf } from './scp-transfer.ts';
+import { ScpTransferRecorder, scpInvocationOf, type ScpInvocation } from './scp-transfer.ts';
+import { ExecClock, type ExecTiming } from './exec-timing.ts';
 import { SftpTransferRecorder } from './sftp-transfer.ts';
 import { connectTarget } from './target-connector.ts';
 
@@ -21,6 +22,8 @@ export interface EngineDeps {
   keys: KeyStore;
   logger: Logger;
   guard?: AccessGuard;
+  /** Told where each exec's time went on the proxy's side (bench:ssh). */
+  onExecTimed?: (timing: ExecTiming) => void;
 }
 
 type Decision = { run: true; verdict: VerdictIssued } | { run: false; message: string; status: 'refused' | 'failed' };
@@ -252,17 +255,25 @@ export class SshSession {
     window: { rows: number; cols: number; height: number; width: number } | undefined,
     setActive: (a: { stream?: ClientChannel; recorder?: StreamRecorder }) => void,
   ): Promise<void> {
+    const clock = new ExecClock();
     const started = Date.now();
     const command = this.command({ commandLine, channel: 'exec' });
     const decision = await this.decide(command, (t) => writeSafe(channel.stderr, t));
+    clock.mark('decided');
     if (!decision.run) return this.refuseChannel(channel, command.commandId, decision, started);
-    const [stream, scp] = await Promise.all([
-      this.openTarget(channel, command.commandId, started, (t, cb) => t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb)),
+    let parsing: Promise<ScpInvocation | undefined> | undefined;
+    const stream = await this.openTarget(channel, command.commandId, started, (t, cb) => {
+      t.exec(commandLine, pty ? { pty: { ...pty, ...window, term: pty.term } } : {}, cb);
       // scp's remote end: its stdin/stdout carry files, recorded as transfers rather than a terminal stream.
+      // Parsed while the target starts the command: on the next turn, once the open request has left
+      // (relay-socket.ts flushes on setImmediate too, queued first), so the parse does not delay it.
       // Should the parser fail here (it judged this line moments ago), the channel is recorded as a stream.
-      pty ? undefined : scpInvocationOf(commandLine).catch(() => undefined),
-    ]);
+      if (!pty) parsing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => scpInvocationOf(commandLine)).catch(() => undefined);
+    });
     if (!stream) return;
+    clock.mark('opened');
+    const scp = await parsing;
+    stream.once('close', () => clock.mark('ran'));
     const recorder = this.recorder(command.commandId, detectorsOf(decision.verdict));
     setActive({ stream, recorder });
     let stdout: ((d: Buffer) => void) | undefined;
@@ -277,7 +288,9 @@ export class SshSession {
     }
     channel.pipe(stream);
     const exit = await this.relayOutput(channel, stream, recorder, stdout);
+    clock.mark('relayed');
     this.record!.commandCompleted({ commandId: command.commandId, status: exit.code === 0 ? 'executed' : 'failed', tag: exit.tag, durationMs: Date.now() - started });
+    this.deps.onExecTimed?.(clock.timing());
   }
 
   private async runSubsystem(channel: ServerChannel, name: string): Promise<void> {
@@ -377,7 +390,7 @@ export class SshSession {
   ): Promise<ClientChannel | undefined> {
     try {
       const target = await this.connect();
-      return await new Promise<ClientChannel>((resolve, reject) => open(target, (err, stream) => (err ? reject(err) : resolve(stream))));
+      return await new Promise<ClientChannel>((resolve, reject) => open(target, (err, stream) => (err ? reject(err) : resolve(noteExit(stream)))));
     } catch (err) {
       const message = `portcullis: ${describeError(err)}`;
       this.logger.warn({ resource: this.auth!.resource.name, err: describeError(err) }, 'target unavailable');
@@ -399,10 +412,6 @@ export class SshSession {
    * Ends are not piped: the exit status must go out before the channel's EOF+close.
    */
   private relayOutput(channel: ServerChannel, stream: ClientChannel, recorder: StreamRecorder | undefined, stdout?: (d: Buffer) => void): Promise<{ code?: number; tag?: string }> {
-    let exit: { code?: number; signal?: string; dump?: boolean; desc?: string } = {};
-    stream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
-      exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', dump: !!dump, desc: desc ?? '' };
-    });
     if (stdout) stream.on('data', stdout);
     else if (recorder) stream.on('data', (d: Buffer) => recorder.output(d));
     if (recorder) stream.stderr.on('data', (d: Buffer) => recorder.output(d));
@@ -412,6 +421,7 @@ export class SshSession {
     return new Promise((resolve) => {
       stream.once('close', () => {
         void (async () => {
+          const exit = exits.get(stream) ?? {};
           await Promise.all([flushed(channel), flushed(channel.stderr)]);
           if (exit.code !== undefined) channel.exit(exit.code);
           else if (exit.signal) channel.exit(exit.signal.replace(/^SIG/, ''), exit.dump ?? false, exit.desc ?? '');
@@ -504,14 +514,36 @@ export class SshSession {
   }
 }
 
+interface TargetExit {
+  code?: number;
+  signal?: string;
+  dump?: boolean;
+  desc?: string;
+}
+const exits = new WeakMap<ClientChannel, TargetExit>();
+
+/**
+ * Notes the target's exit-status / exit-signal from the moment its channel is open: ssh2 emits it
+ * once, as it is parsed, and it may come in the same read as the exec's success (a busy proxy reads
+ * a short command's whole reply at once), before the relay is set up.
+ */
+function noteExit(stream: ClientChannel): ClientChannel {
+  const exit: TargetExit = {};
+  exits.set(stream, exit);
+  stream.once('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+    Object.assign(exit, code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', dump: !!dump, desc: desc ?? '' });
+  });
+  return stream;
+}
+
 function detectorsOf(verdict: VerdictIssued): Detector[] {
   return verdict.effect === 'mask' ? (verdict.mask?.detectors ?? []) : [];
 }
 
-/** Resolves once everything written before has been handed to the SSH layer. */
+/** Resolves once everything written before has been handed to the SSH layer (at once when nothing waits for window). */
 function flushed(w: Writable): Promise<void> {
   return new Promise((resolve) => {
-    if (!w.writable || w.destroyed) return resolve();
+    if (!w.writable || w.destroyed || w.writableLength === 0) return resolve();
     w.write(EMPTY, () => resolve());
   });
 }

@@ -1,7 +1,9 @@
+import { connect } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Client as SshClient } from 'ssh2';
 import { readCredential, type SshResource } from './config.ts';
 import { fingerprintOf } from './host-key.ts';
+import { tuneRelaySocket } from './relay-socket.ts';
 
 export class TargetConnectError extends Error {
   override readonly name = 'TargetConnectError';
@@ -45,8 +47,8 @@ export function connectTarget(resource: SshResource, targetUser: string, options
     });
     client.once('close', () => fail(`the connection to ${resource.name} closed during setup`));
     client.connect({
-      host: resource.target.host,
-      port: resource.target.port,
+      // The proxy opens the TCP connection itself to tune it (relay-socket.ts); ssh2 reports its errors as usual.
+      sock: tuneRelaySocket(connect({ host: resource.target.host, port: resource.target.port })),
       username: targetUser,
       readyTimeout: options.timeoutMs,
       keepaliveInterval: 30_000,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIdentityVerifier, silentLogger, startAccessGuard, type AccessGuard, type Bus } from '@portcullis/kit';
 import { connectCommandGate } from '@portcullis/policy-decision';
-import { createSshProxy, parseSshProxyConfig, type SshProxy } from '../../src/index.ts';
+import { createSshProxy, parseSshProxyConfig, type ExecTiming, type SshProxy } from '../../src/index.ts';
 import { startSshd, type TestSshd } from './sshd.ts';
 
 export const ISSUER = 'http://127.0.0.1:9400';
@@ -36,6 +36,8 @@ export interface SshGatewayOptions {
   issuer?: string;
   /** Sessions end this long after their token expires (default 0). */
   tokenGraceMs?: number;
+  /** Told where each exec's time went on the proxy's side. */
+  onExecTimed?: (timing: ExecTiming) => void;
 }
 
 /** A host resource on the test sshd, as portcullis.yaml names it. */
@@ -45,7 +47,7 @@ export const sshdResource = (sshd: TestSshd, name: string, tags: string[] = []):
   credential: { file: sshd.userKeyPath },
 });
 
-export async function startSshGateway({ bus, resources = (sshd) => [sshdResource(sshd, 'web-1', ['staging'])], issuer = ISSUER, tokenGraceMs = 0 }: SshGatewayOptions): Promise<SshGateway> {
+export async function startSshGateway({ bus, resources = (sshd) => [sshdResource(sshd, 'web-1', ['staging'])], issuer = ISSUER, tokenGraceMs = 0, onExecTimed }: SshGatewayOptions): Promise<SshGateway> {
   const sshd = await startSshd();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-ssh-'));
   // The proxy decides at the edge (the default), as in production.
@@ -59,6 +61,7 @@ export async function startSshGateway({ bus, resources = (sshd) => [sshdResource
     guard,
     dataDir: join(dir, 'data'),
     logger: process.env.PORTCULLIS_TEST_LOGS ? undefined : silentLogger(),
+    ...(onExecTimed ? { onExecTimed } : {}),
   });
   const { port } = await proxy.listen(0, '127.0.0.1');
   const { port: keysPort } = await proxy.keysApi.listen(0, '127.0.0.1');
