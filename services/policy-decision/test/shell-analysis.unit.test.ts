@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeShell, MAX_NESTING } from '../src/analysis/shell.ts';
+import { analyzeShell, configureShellAnalysisCache, MAX_NESTING } from '../src/analysis/shell.ts';
 import type { ShellAnalysis, SimpleCommandAnalysis } from '../src/analysis/types.ts';
 
 async function commands(line: string): Promise<SimpleCommandAnalysis[]> {
@@ -249,4 +249,23 @@ test('a non-literal here-document fed to a shell is analysed and flagged dynamic
 test('an empty line runs nothing', async () => {
   assert.deepEqual(await commands(''), []);
   assert.deepEqual(await commands('# just a comment'), []);
+});
+
+test('repeated command lines: the cached analysis equals a fresh one, is frozen, and is kept apart per login user and working directory', async () => {
+  const line = 'cat ~/notes.txt && cd logs && rm -f old.log';
+  configureShellAnalysisCache(0);
+  const fresh = await analyzeShell(line, { user: 'alice', cwd: '/srv' });
+  configureShellAnalysisCache(1000);
+  const first = await analyzeShell(line, { user: 'alice', cwd: '/srv' });
+  const again = await analyzeShell(line, { user: 'alice', cwd: '/srv' });
+  assert.deepEqual(again, fresh, 'the cache answers what the parser would');
+  assert.equal(again, first, 'the second ask is the cached analysis');
+  assert.ok(Object.isFrozen(again) && Object.isFrozen((again as ShellAnalysis).commands[0]!.args), 'shared analyses cannot be changed by one caller for the next');
+  // Where ~ and relative paths point depends on the user and directory: never answered from another's entry.
+  const paths = (a: Awaited<ReturnType<typeof analyzeShell>>): string[] => (a as ShellAnalysis).commands.flatMap((c) => c.facts!.args.flatMap((x) => x.paths));
+  const bob = await analyzeShell(line, { user: 'bob', cwd: '/srv' });
+  const elsewhere = await analyzeShell(line, { user: 'alice', cwd: '/tmp' });
+  assert.ok(paths(first).includes('/home/alice/notes.txt'), JSON.stringify(paths(first)));
+  assert.ok(paths(bob).includes('/home/bob/notes.txt'), JSON.stringify(paths(bob)));
+  assert.ok(paths(first).includes('/srv/logs/old.log') && paths(elsewhere).includes('/tmp/logs/old.log'), JSON.stringify([paths(first), paths(elsewhere)]));
 });

@@ -384,6 +384,49 @@ function asNodes(v: unknown): SyntaxNode[] {
  * Unparseable input, or input we cannot see through, is `{ ok: false }`.
  */
 export async function analyzeShell(commandLine: string, location: ShellLocation = {}): Promise<ShellAnalysis | Unparseable> {
+  const key = commandLine.length <= MAX_CACHED_LINE ? `${location.user ?? ''}\u0000${location.cwd ?? ''}\u0000${commandLine}` : undefined;
+  const cached = key === undefined ? undefined : analysisCache.get(key);
+  if (cached) {
+    analysisCache.delete(key!);
+    analysisCache.set(key!, cached);
+    return cached;
+  }
+  const analysis = await analyzeUncached(commandLine, location);
+  // Only analyses: an unparseable answer may be the parser failing to load, which is not a property of the text.
+  if (key !== undefined && analysis.ok && analysisCacheSize > 0) {
+    analysisCache.set(key, deepFreeze(analysis));
+    if (analysisCache.size > analysisCacheSize) analysisCache.delete(analysisCache.keys().next().value!);
+  }
+  return analysis;
+}
+
+/**
+ * Analyses by (login user, working directory, command line), least recently
+ * used first out. Automation repeats its command lines (`ssh host true`, a
+ * deploy script's steps) and a parse through the WASM shell parser plus the
+ * walk costs about a millisecond, on the path of every exec; the SSH proxy's
+ * own look for scp asks for the same line the gate just judged. An analysis
+ * is a pure function of those three, and cached ones are frozen, since
+ * every caller shares them. Size 0 turns the cache off.
+ */
+const analysisCache = new Map<string, ShellAnalysis>();
+let analysisCacheSize = 1000;
+const MAX_CACHED_LINE = 4096;
+
+export function configureShellAnalysisCache(entries: number): void {
+  analysisCacheSize = Math.max(0, Math.floor(entries));
+  analysisCache.clear();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+async function analyzeUncached(commandLine: string, location: ShellLocation): Promise<ShellAnalysis | Unparseable> {
   if (Buffer.byteLength(commandLine, 'utf8') > MAX_COMMAND_LINE_BYTES) {
     return { ok: false, error: `unparseable: command line longer than ${MAX_COMMAND_LINE_BYTES} bytes` };
   }
