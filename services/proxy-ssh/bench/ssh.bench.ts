@@ -184,7 +184,7 @@ try {
     console.log(`\nProxy side of the multiplexed round trip (p50 ms of ${multiplexedTimings.length}): judge (edge decision + command and verdict acknowledged by Kafka) ${median((t) => t.judgeMs)}, target open (channel + exec, the target starting the command) ${median((t) => t.targetOpenMs)}, run ${median((t) => t.runMs)}, relay of exit/EOF/close ${median((t) => t.relayMs)}.`);
   }
   rmSync(remoteDir, { recursive: true, force: true });
-  console.log(`\nbench:ssh worst ratio to direct OpenSSH: ${worst.toFixed(2)}`);
+  console.log(`\nbench:ssh worst ratio to direct OpenSSH: ${rows.length > 0 ? worst.toFixed(2) : "– (no transfer ran)"}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   await f.close();
