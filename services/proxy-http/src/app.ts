@@ -215,11 +215,13 @@ async function handleRequest(ctx: ProxyContext, request: FastifyRequest, reply: 
   // How this request's command ended, recorded once; it stops counting as running.
   let commandId = newId();
   let recorded = false;
+  ctx.sessions.commandBegun(entry);
   const complete: Complete = (outcome) => {
     if (recorded) return;
     recorded = true;
     entry.inFlight.delete(flight);
     session.completeCommand({ commandId, durationMs: Date.now() - startedAt, ...outcome });
+    ctx.sessions.commandDone(entry);
   };
   // Cancelled when the caller goes away before its answer is complete, or when the session is ended from outside
   // (revocation, token expiry, an admin, drain): then answered with the reason if nothing was sent yet, else cut off.

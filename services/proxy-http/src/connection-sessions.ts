@@ -17,9 +17,17 @@ export interface ConnectionSession {
   /** When the token expires (ms since the epoch), if it says. */
   readonly expiresAt: number | undefined;
   readonly inFlight: Set<InFlight>;
+  /** Commands begun and not yet recorded as completed: SessionClosed waits for them, so it stays the last event. */
+  commands: number;
   /** Why the session was ended from outside (revocation, expiry, an admin, drain); no request runs after that. */
   endedBy?: string;
+  /** Closing (its connection closed or another token came): takes no more requests; closed once its commands are recorded. */
+  retiring?: { reason: string | undefined; timer?: NodeJS.Timeout };
+  closed?: boolean;
 }
+
+/** How long a closing session waits for its commands' completion records before it is closed anyway. */
+const RETIRE_WAIT_MS = 30_000;
 
 /**
  * The sessions of the proxy's keep-alive connections: a caller that sends
@@ -39,7 +47,7 @@ export class ConnectionSessions {
   /** The connection's session on `resource` if it was opened with this very token, the token is unexpired and the session was not ended. */
   current(socket: Socket, resource: string, token: string): ConnectionSession | undefined {
     const s = this.bySocket.get(socket)?.get(resource);
-    if (!s || s.endedBy !== undefined || s.token !== token) return undefined;
+    if (!s || s.endedBy !== undefined || s.retiring || s.token !== token) return undefined;
     if (s.expiresAt !== undefined && Date.now() >= s.expiresAt) return undefined;
     return s;
   }
@@ -57,14 +65,14 @@ export class ConnectionSessions {
       sessions = created;
       this.bySocket.set(socket, created);
       socket.once('close', () => {
-        for (const s of created.values()) this.finish(s);
+        for (const s of created.values()) this.retire(s, undefined);
         created.clear();
       });
     }
     const previous = sessions.get(resource.name);
     // Pipelined requests verified side by side: the first one's session serves both.
-    if (previous && previous.token === credential.token && previous.endedBy === undefined) return previous;
-    if (previous) this.finish(previous, previous.endedBy ?? 'the caller sent another token on this connection');
+    if (previous && previous.token === credential.token && previous.endedBy === undefined && !previous.retiring) return previous;
+    if (previous) this.retire(previous, previous.endedBy ?? 'the caller sent another token on this connection');
     const session = new HttpSession(this.deps, credential.identity, resource, {
       clientAddress: details.clientAddress,
       userAgent: details.userAgent,
@@ -72,7 +80,7 @@ export class ConnectionSessions {
       arrival: details.arrival,
     });
     const expiresAt = credential.expiresAt ? Date.parse(credential.expiresAt) : undefined;
-    const entry: ConnectionSession = { session, token: credential.token, expiresAt, inFlight: new Set() };
+    const entry: ConnectionSession = { session, token: credential.token, expiresAt, inFlight: new Set(), commands: 0 };
     sessions.set(resource.name, entry);
     const owner = sessions;
     this.deps.live.register(
@@ -80,8 +88,9 @@ export class ConnectionSessions {
       (reason) => {
         entry.endedBy = reason;
         const running = [...entry.inFlight];
+        // Each running request records its cancellation before the session's close.
         for (const request of running) request.end(reason);
-        this.finish(entry, reason);
+        this.retire(entry, reason);
         if (owner.get(resource.name) === entry) owner.delete(resource.name);
         // Nothing runs on this connection under the ended session: close it once the answers are out.
         if (running.length === 0) socket.end();
@@ -96,8 +105,30 @@ export class ConnectionSessions {
     return entry;
   }
 
-  private finish(entry: ConnectionSession, reason?: string): void {
+  /** A request's command begins on the session. */
+  commandBegun(entry: ConnectionSession): void {
+    entry.commands++;
+  }
+
+  /** A request's command was recorded as completed; a closing session closes after its last one. */
+  commandDone(entry: ConnectionSession): void {
+    entry.commands = Math.max(0, entry.commands - 1);
+    if (entry.retiring && entry.commands === 0) this.close(entry);
+  }
+
+  private retire(entry: ConnectionSession, reason: string | undefined): void {
+    if (entry.retiring || entry.closed) return;
+    entry.retiring = { reason };
+    if (entry.commands === 0) return this.close(entry);
+    // A command whose completion never comes must not keep the session open for ever.
+    entry.retiring.timer = setTimeout(() => this.close(entry), RETIRE_WAIT_MS).unref();
+  }
+
+  private close(entry: ConnectionSession): void {
+    if (entry.closed) return;
+    entry.closed = true;
+    clearTimeout(entry.retiring?.timer);
     this.deps.live.unregister(entry.session.sessionId);
-    void entry.session.close(reason);
+    void entry.session.close(entry.retiring?.reason);
   }
 }

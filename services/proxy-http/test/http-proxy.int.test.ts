@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { get as httpGet } from 'node:http';
 import { request } from 'undici';
 import { newId, nowIso, verifyChain, type ChainedEvent } from '@portcullis/schemas';
 import { eventually } from '@portcullis/kit';
@@ -100,6 +101,31 @@ test('a keep-alive connection is one session per token: one SessionOpened, a com
     return e.some((x) => x.type === 'SessionClosed') ? e : undefined;
   });
   assert.deepEqual(job.map((e) => e.type), ['SessionOpened', 'CommandCompleted', 'OutputRecorded', 'SessionClosed']);
+});
+
+test('a caller that hangs up mid-response: its command is recorded as cut off before the session closes (SessionClosed stays last)', async () => {
+  const before = h.commands.length;
+  await new Promise<void>((resolve, reject) => {
+    const req = httpGet(`${h.proxyUrl}/r/api/chunked`, { headers: { authorization: `Bearer ${aliceToken}` } }, (res) => {
+      res.once('data', () => {
+        // The first chunk arrived; the rest is still upstream: hang up now.
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (err) => ((err as { code?: string }).code === 'ECONNRESET' ? undefined : reject(err)));
+  });
+  const cmd = await eventually('the /chunked command', () => h.commands.slice(before).find((c) => c.command.kind === 'http' && c.command.path === '/chunked'));
+  const events = await eventually('session closed', () => {
+    const e = h.sink.ofSession(cmd.sessionId);
+    return e.some((x) => x.type === 'SessionClosed') ? e : undefined;
+  });
+  api.release();
+  const chain = [cmd, ...events].sort((a, b) => a.seq - b.seq);
+  assert.equal(chain.at(-1)!.type, 'SessionClosed', `the close is the session's last event: ${chain.map((e) => e.type).join(', ')}`);
+  const completed = events.find((e) => e.type === 'CommandCompleted');
+  assert.ok(completed && completed.type === 'CommandCompleted' && completed.status === 'failed' && /cut off/.test(completed.error ?? ''), JSON.stringify(completed));
+  assert.deepEqual(verifyChain(chain as unknown as ChainedEvent[]).integrity, 'ok');
 });
 
 test('blocked: 403 JSON naming the rule and reason, nothing forwarded', async () => {
@@ -239,6 +265,15 @@ test('a caller who disconnects while its request is held (wait mode) withdraws t
   assert.equal(shown.status, 'cancelled');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(api.seen.some((s) => s.url === '/payments' && s.body.includes('"amount":77')), false, 'nothing was forwarded');
+  // The connection closed while the command was held: the session closes only after the command's end is recorded.
+  const events = await eventually('session closed', () => {
+    const e = h.sink.ofSession(cmd.sessionId);
+    return e.some((x) => x.type === 'SessionClosed') ? e : undefined;
+  });
+  // undici keeps connections alive: earlier requests of this test file may share the session.
+  const chain = [...h.commands.filter((c) => c.sessionId === cmd.sessionId), ...events].sort((x, y) => x.seq - y.seq);
+  assert.deepEqual(chain.slice(-2).map((e) => e.type), ['CommandCompleted', 'SessionClosed'], chain.map((e) => e.type).join(', '));
+  assert.equal(verifyChain(chain as unknown as ChainedEvent[]).integrity, 'ok');
 });
 
 const approvals = new Map<string, string>();
