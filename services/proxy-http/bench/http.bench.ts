@@ -7,8 +7,10 @@
  * Needs the stack (`npm run infra:up`), wrk, nginx and curl:
  *   apt-get install -y --no-install-recommends wrk nginx-light curl
  * (nginx is started here on a free loopback port with its own config; no system service).
- * The proxy runs in this process (the upstream in a child): "proxy CPU" is this process's CPU
- * seconds per second of load (1.0 = one core), RSS its peak. Last line: the worst ratio of
+ * The proxy runs as in a deployment, in a process of its own (src/main.ts; proxy-process.ts); the PDP
+ * runs in this process and the upstream in another: "proxy CPU" is the proxy process's CPU seconds per second of load (1.0 =
+ * one core, read from /proc), RSS its peak. BENCH_HTTP_PROFILE=<path> runs only that case through
+ * Portcullis with the proxy under --cpu-prof (the profile lands in BENCH_HTTP_PROFILE_DIR, default .). Last line: the worst ratio of
  * Portcullis to nginx for small GETs and the masked JSON throughput against its 50 MB/s target.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,7 +18,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
-import { ISSUER, startHarness } from '../test/support/harness.ts';
+import { ISSUER } from '../test/support/harness.ts';
+import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { createServer } from 'node:net';
 
 for (const [tool, args] of [['wrk', ['--version']], ['nginx', ['-v']], ['curl', ['--version']]] as const) {
@@ -90,14 +93,15 @@ interface Load {
   rss: number;
 }
 
-/** One wrk run; CPU and RSS of this process (the proxy) while it runs. */
+/** One wrk run; CPU and peak RSS of the proxy process while it runs. */
 async function wrk(url: string, token: string): Promise<Load> {
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  const cpu0 = process.cpuUsage();
+  const proxy = proxyProcess!;
+  let peak = proxy.rssMiB();
+  const sampler = setInterval(() => (peak = Math.max(peak, proxy.rssMiB())), 100);
+  const cpu0 = proxy.cpuSeconds();
   const t0 = Date.now();
   const out = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', '-H', `Authorization: Bearer ${token}`, url]).finally(() => clearInterval(sampler));
-  const cpu = process.cpuUsage(cpu0);
+  const cpu = proxy.cpuSeconds() - cpu0;
   if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) throw new Error(`wrk ${url}: errors\n${out}`);
   const line = (label: string): string => out.split('\n').find((l) => l.trim().startsWith(label))?.trim().split(/\s+/).pop() ?? 'NaN';
   return {
@@ -105,20 +109,21 @@ async function wrk(url: string, token: string): Promise<Load> {
     p50: quantity(line('50%')),
     p99: quantity(line('99%')),
     mbps: quantity(line('Transfer/sec:')) / 1e6,
-    cpu: (cpu.user + cpu.system) / 1e6 / ((Date.now() - t0) / 1000),
-    rss: peak / 2 ** 20,
+    cpu: cpu / ((Date.now() - t0) / 1000),
+    rss: peak,
   };
 }
 
 /** The watch stream with curl: MB/s of the whole response. */
 async function watch(url: string, token: string): Promise<Load> {
-  const cpu0 = process.cpuUsage();
+  const proxy = proxyProcess!;
+  const cpu0 = proxy.cpuSeconds();
   const t0 = Date.now();
   const out = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', '-H', `Authorization: Bearer ${token}`, url]);
-  const cpu = process.cpuUsage(cpu0);
+  const cpu = proxy.cpuSeconds() - cpu0;
   const [code, size, time] = out.trim().split(' ').map(Number) as [number, number, number];
   if (code !== 200) throw new Error(`watch ${url}: HTTP ${code}`);
-  return { rps: NaN, p50: NaN, p99: NaN, mbps: size / time / 1e6, cpu: (cpu.user + cpu.system) / 1e6 / ((Date.now() - t0) / 1000), rss: process.memoryUsage().rss / 2 ** 20 };
+  return { rps: NaN, p50: NaN, p99: NaN, mbps: size / time / 1e6, cpu: cpu / ((Date.now() - t0) / 1000), rss: proxy.rssMiB() };
 }
 
 class ProfileDone extends Error {}
@@ -126,7 +131,7 @@ class ProfileDone extends Error {}
 const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-http-'));
 const upstream = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'upstream.ts'), String(watchEvents)], { stdio: ['ignore', 'pipe', 'inherit'] });
 let nginx: ChildProcess | undefined;
-let harness: Awaited<ReturnType<typeof startHarness>> | undefined;
+let proxyProcess: ProxyProcess | undefined;
 try {
   const { port: upstreamPort } = await started(upstream);
   const direct = `http://127.0.0.1:${upstreamPort}`;
@@ -152,14 +157,15 @@ http {
   await new Promise((r) => setTimeout(r, 500));
   const viaNginx = `http://127.0.0.1:${nginxPort}`;
 
-  harness = await startHarness({ api: direct, k8s: direct }, { TEST_API_TOKEN: 'bench-upstream-token', TEST_K8S_TOKEN: 'bench-k8s-token' }, { policy: BENCH_POLICY });
+  // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it, the proxy under --cpu-prof (profile in BENCH_HTTP_PROFILE_DIR, default .).
+  const profile = process.env.BENCH_HTTP_PROFILE;
+  const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HTTP_PROFILE_DIR ?? '.'}`] : [];
+  proxyProcess = await startProxyProcess({ dir: work, port: await freePort(), upstream: direct, policy: BENCH_POLICY, nodeFlags: profileFlags });
   const human = await issueHumanToken(ISSUER, 'alice');
   const service = await issueServiceToken(ISSUER, 'ci-deploy');
-  const via = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/api` };
-  const k8s = { direct, nginx: viaNginx, portcullis: `${harness.proxyUrl}/r/k8s` };
+  const via = { direct, nginx: viaNginx, portcullis: `${proxyProcess.url}/r/api` };
+  const k8s = { direct, nginx: viaNginx, portcullis: `${proxyProcess.url}/r/k8s` };
 
-  // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it (node --cpu-prof …) and prints its figures.
-  const profile = process.env.BENCH_HTTP_PROFILE;
   if (profile) {
     const token = profile === '/customers' ? service : human;
     console.log(JSON.stringify(await wrk(`${via.portcullis}${profile}`, token)));
@@ -199,7 +205,7 @@ http {
 } catch (err) {
   if (!(err instanceof ProfileDone)) throw err;
 } finally {
-  await harness?.close();
+  await proxyProcess?.close();
   nginx?.kill('SIGQUIT');
   upstream.kill();
   rmSync(work, { recursive: true, force: true });
