@@ -381,6 +381,8 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await shot('access');
     await accessible('access');
     await end.click();
+    // psql reads the FATAL at its next statement: send it once the proxy has ended the session, else it could run first.
+    await eventually('the psql session ended by the proxy', () => !gateway.guard.live().some((s) => s.identity.subject === 'ci-deploy') || undefined, 30_000);
     session.stdin.end('SELECT 2;\n');
     await ended;
     assert.match(stderr, /FATAL: {2}Portcullis ended this session: session ended by alice: maintenance window/);
