@@ -42,7 +42,7 @@ if (tiers.includes('int') && files.some((f) => f.endsWith('.int.test.ts'))) {
 const concurrency = process.env.PORTCULLIS_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--import', join(root, 'test/blocking-report-pipe.mjs'), '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, PORTCULLIS_ROOT: root } },
 );
 process.exit(result.status ?? 1);
