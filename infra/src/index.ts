@@ -1,5 +1,5 @@
 /** What services and tests need to reach the local stack. */
-export { kafkaBrokers, registryUrl, HOST, KAFKA_PORT, REGISTRY_PORT, POSTGRES_PORT, OIDC_PORT } from './ports.ts';
+export { kafkaBrokers, registryUrl, freeLoopbackPort, HOST, KAFKA_PORT, REGISTRY_PORT, POSTGRES_PORT, OIDC_PORT } from './ports.ts';
 export { postgresConnection, postgresUrl, type PostgresConnection } from './postgres.ts';
 export { repoRoot, dataDir, cacheDir } from './paths.ts';
 export { startPrivateKafka, type PrivateKafka } from './kafka.ts';

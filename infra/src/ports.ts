@@ -1,4 +1,6 @@
 /** Loopback addresses and ports of the local stack; the same in docker-compose.yml. */
+import { createServer } from 'node:net';
+
 const env = process.env;
 export const KAFKA_PORT = Number(env.PORTCULLIS_KAFKA_PORT ?? 9092);
 export const KAFKA_CONTROLLER_PORT = Number(env.PORTCULLIS_KAFKA_CONTROLLER_PORT ?? 9093);
@@ -25,3 +27,15 @@ export const DEMO_KUBERNETES_PORT = Number(env.PORTCULLIS_DEMO_KUBERNETES_PORT ?
 
 export const kafkaBrokers = (): string[] => (env.PORTCULLIS_KAFKA_BROKERS ?? `${HOST}:${KAFKA_PORT}`).split(',');
 export const registryUrl = (): string => env.PORTCULLIS_REGISTRY_URL ?? `http://${HOST}:${REGISTRY_PORT}/apis/ccompat/v7`;
+
+/** A loopback port free now (the kernel's choice), for a server a test or benchmark starts itself. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -19,7 +19,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import axe from 'axe-core';
 import { createIdentityVerifier, createTestBus, eventually, silentLogger } from '@portcullis/kit';
-import { devPassword, issueServiceToken, postgresUrl, startOidcProvider, type OidcProviderHandle } from '@portcullis/infra';
+import { devPassword, freeLoopbackPort, issueServiceToken, postgresUrl, startOidcProvider, type OidcProviderHandle } from '@portcullis/infra';
 import { createTestDatabase, type TestDatabase } from '@portcullis/infra/targets';
 import { publishPolicy, startPolicyDecisionService, evolvePolicyState, initialPolicyState, type PolicyDecisionService, type PolicyState } from '@portcullis/policy-decision';
 import { parseProxyConfig, startPostgresGateway, type PostgresGateway } from '@portcullis/proxy-postgres';
@@ -42,14 +41,6 @@ import { buildConsoleApp, createOidcClient, WEB_DIST } from '../src/server/index
 const CHROMIUM = '/usr/bin/chromium';
 const policy = readFileSync(fileURLToPath(new URL('../../../policies/examples/automation-access.yaml', import.meta.url)), 'utf8');
 const outputDir = fileURLToPath(new URL('../test-output/', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed` : !existsSync(join(WEB_DIST, 'index.html')) ? 'the console is not built (npm run build -w @portcullis/console)' : false }, () => {
   const suffix = randomBytes(4).toString('hex');
@@ -72,7 +63,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     mkdirSync(outputDir, { recursive: true });
     // The provider and the browser start while the rest is set up.
     const oidcDir = await mkdtemp(join(tmpdir(), 'portcullis-console-oidc-'));
-    const oidcPort = await freePort();
+    const oidcPort = await freeLoopbackPort();
     const issuer = `http://127.0.0.1:${oidcPort}`;
     const oidcStarting = startOidcProvider({ port: oidcPort, dataDir: oidcDir });
     cleanup.push(() => rm(oidcDir, { recursive: true, force: true }), async () => (await oidcStarting).stop());
@@ -139,7 +130,7 @@ describe('the web console in Chromium', { skip: !existsSync(CHROMIUM) ? `${CHROM
     await query.listen({ port: 0, host: '127.0.0.1' });
     cleanup.push(() => query.close());
 
-    const consolePort = await freePort();
+    const consolePort = await freeLoopbackPort();
     consoleUrl = `http://127.0.0.1:${consolePort}`;
     const consoleApp = await buildConsoleApp({
       oidc: createOidcClient({ issuer, clientId: 'portcullis-console', redirectUri: `${consoleUrl}/auth/callback`, resource: 'urn:portcullis' }),

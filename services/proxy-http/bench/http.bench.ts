@@ -17,10 +17,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueHumanToken, issueServiceToken } from '@portcullis/infra';
+import { freeLoopbackPort, issueHumanToken, issueServiceToken } from '@portcullis/infra';
 import { ISSUER } from '../test/support/harness.ts';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
-import { createServer } from 'node:net';
 
 for (const [tool, args] of [['wrk', ['--version']], ['nginx', ['-v']], ['curl', ['--version']]] as const) {
   if (spawnSync(tool, args).error) {
@@ -47,17 +46,6 @@ rules:
     match: { identity: { kind: service }, resource: { names: [api] }, http: { paths: ["/customers"] } }
     mask: { fields: [email, billing.card_number], detectors: [email, card, phone] }
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function started(child: ChildProcess): Promise<{ port: number }> {
   return new Promise((resolve, reject) => {
@@ -135,7 +123,7 @@ let proxyProcess: ProxyProcess | undefined;
 try {
   const { port: upstreamPort } = await started(upstream);
   const direct = `http://127.0.0.1:${upstreamPort}`;
-  const nginxPort = await freePort();
+  const nginxPort = await freeLoopbackPort();
   // One worker (the proxy is one Node process), keep-alive to the upstream, no buffering to disk.
   writeFileSync(join(work, 'nginx.conf'), `
 worker_processes 1;
@@ -160,7 +148,7 @@ http {
   // Profiling one case: BENCH_HTTP_PROFILE=<path> runs only Portcullis on it, the proxy under --cpu-prof (profile in BENCH_HTTP_PROFILE_DIR, default .).
   const profile = process.env.BENCH_HTTP_PROFILE;
   const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HTTP_PROFILE_DIR ?? '.'}`] : [];
-  proxyProcess = await startProxyProcess({ dir: work, port: await freePort(), upstream: direct, policy: BENCH_POLICY, nodeFlags: profileFlags });
+  proxyProcess = await startProxyProcess({ dir: work, port: await freeLoopbackPort(), upstream: direct, policy: BENCH_POLICY, nodeFlags: profileFlags });
   const human = await issueHumanToken(ISSUER, 'alice');
   const service = await issueServiceToken(ISSUER, 'ci-deploy');
   const via = { direct, nginx: viaNginx, portcullis: `${proxyProcess.url}/r/api` };

@@ -21,10 +21,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestBus, createLogger, silentLogger } from '@portcullis/kit';
-import { issueServiceToken, postgresConnection } from '@portcullis/infra';
+import { freeLoopbackPort, issueServiceToken, postgresConnection } from '@portcullis/infra';
 import { publishPolicy, startPolicyDecisionService, type PolicyDecisionService } from '@portcullis/policy-decision';
 import { startPostgresGateway } from '../src/gateway.ts';
-import { DEMO_ROLE, demoProxyConfig, freePort, generateCertificate, pgbench as runPgbench, preparePgbenchDatabase, requireTools, type PgbenchResult } from './pgbench.ts';
+import { DEMO_ROLE, demoProxyConfig, generateCertificate, pgbench as runPgbench, preparePgbenchDatabase, requireTools, type PgbenchResult } from './pgbench.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,32').split(',').map(Number);
@@ -58,8 +58,8 @@ function startBouncer(name: string, port: number, tls: boolean): ReturnType<type
     : spawn(PGBOUNCER, [join(workDir, `${name}.ini`)], { stdio: 'ignore' });
 }
 spawnSync('chown', ['-R', 'postgres', workDir]);
-const bouncerPort = await freePort();
-const bouncerTlsPort = await freePort();
+const bouncerPort = await freeLoopbackPort();
+const bouncerTlsPort = await freeLoopbackPort();
 const bouncers = [startBouncer('plain', bouncerPort, false), startBouncer('tls', bouncerTlsPort, true)];
 
 // Portcullis: the proxy in this process (and the PDP when it decides remotely or verifies).

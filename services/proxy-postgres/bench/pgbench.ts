@@ -7,7 +7,6 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { postgresConnection } from '@portcullis/infra';
 import { seedDemoDatabase, DEMO_ROLE, demoPasswordFile } from '../../../infra/src/demo/seed.ts';
@@ -33,14 +32,6 @@ export async function preparePgbenchDatabase(): Promise<string> {
   if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
   return password;
 }
-
-export const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 /** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem), valid one day. */
 export function generateCertificate(dir: string): { cert: string; key: string } {

@@ -9,14 +9,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { EventOf } from '@portcullis/schemas';
 import { busConfigFromEnv, createBus, eventually, silentLogger, type Bus } from '@portcullis/kit';
-import { issueServiceToken, startPrivateKafka, type PrivateKafka } from '@portcullis/infra';
+import { freeLoopbackPort, issueServiceToken, startPrivateKafka, type PrivateKafka } from '@portcullis/infra';
 import { publishPolicy } from '@portcullis/policy-decision';
 import { parseProxyConfig } from '../src/config.ts';
 import { startPostgresGateway, type PostgresGateway } from '../src/gateway.ts';
@@ -33,14 +32,6 @@ rules:
     match: { sql: { classes: [read, write] } }
 `;
 
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
-
 interface Attempt { n: number; ok: boolean; error?: string; phase: 'before' | 'down' | 'after' }
 
 describe('Kafka killed while statements flow through the proxy', () => {
@@ -52,7 +43,7 @@ describe('Kafka killed while statements flow through the proxy', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pcl-kafka-outage-'));
-    kafka = await startPrivateKafka({ dir, port: await freePort(), controllerPort: await freePort() });
+    kafka = await startPrivateKafka({ dir, port: await freeLoopbackPort(), controllerPort: await freeLoopbackPort() });
     bus = createBus({ config: { ...busConfigFromEnv('outage-test'), brokers: kafka.brokers }, logger: silentLogger(), namespace: `t-outage-${randomBytes(4).toString('hex')}`, partitions: 1 });
     await bus.connect();
     assert.ok((await publishPolicy({ bus, yamlText: policy, fileName: 'runs.yaml' })).ok);
