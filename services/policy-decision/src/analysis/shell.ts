@@ -18,6 +18,7 @@ import { loadShellParser, sourceOf, type ShellParser, type ShellSyntaxTree, type
 import { partsOf, resolveWord, unescapeHeredoc, type ResolvedWord } from './shell-words.ts';
 import { unwrap } from './shell-wrappers.ts';
 import { TooManyDirectories, withFacts, type ShellLocation } from './shell-facts.ts';
+import { LruCache } from '../lru-cache.ts';
 
 export type { ShellLocation };
 
@@ -386,17 +387,10 @@ function asNodes(v: unknown): SyntaxNode[] {
 export async function analyzeShell(commandLine: string, location: ShellLocation = {}): Promise<ShellAnalysis | Unparseable> {
   const key = commandLine.length <= MAX_CACHED_LINE ? `${location.user ?? ''}\u0000${location.cwd ?? ''}\u0000${commandLine}` : undefined;
   const cached = key === undefined ? undefined : analysisCache.get(key);
-  if (cached) {
-    analysisCache.delete(key!);
-    analysisCache.set(key!, cached);
-    return cached;
-  }
+  if (cached) return cached;
   const analysis = await analyzeUncached(commandLine, location);
   // Only analyses: an unparseable answer may be the parser failing to load, which is not a property of the text.
-  if (key !== undefined && analysis.ok && analysisCacheSize > 0) {
-    analysisCache.set(key, deepFreeze(analysis));
-    if (analysisCache.size > analysisCacheSize) analysisCache.delete(analysisCache.keys().next().value!);
-  }
+  if (key !== undefined && analysis.ok) analysisCache.set(key, deepFreeze(analysis));
   return analysis;
 }
 
@@ -409,13 +403,11 @@ export async function analyzeShell(commandLine: string, location: ShellLocation 
  * is a pure function of those three, and cached ones are frozen, since
  * every caller shares them. Size 0 turns the cache off.
  */
-const analysisCache = new Map<string, ShellAnalysis>();
-let analysisCacheSize = 1000;
+const analysisCache = new LruCache<string, ShellAnalysis>(1000);
 const MAX_CACHED_LINE = 4096;
 
 export function configureShellAnalysisCache(entries: number): void {
-  analysisCacheSize = Math.max(0, Math.floor(entries));
-  analysisCache.clear();
+  analysisCache.resize(entries);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -10,6 +10,7 @@ import type { ColumnRef, SqlAnalysis, SqlClass, SqlStatementAnalysis, Unparseabl
 import { isAlwaysTrue, evaluateConstant } from './sql-constant.ts';
 import { judgeSettingChange, type SettingChange, type SettingJudgement } from '@portcullis/kit';
 import { classifyFunction } from './sql-functions.ts';
+import { LruCache } from '../lru-cache.ts';
 
 /** Per-session state the caller keeps between commands: prepared statements by name. */
 export interface SqlSessionState {
@@ -102,13 +103,11 @@ const sval = (node: unknown): string | undefined => (node as { String?: { sval?:
  * (parameters travel separately), so the PDP keeps recent trees. Trees are
  * never mutated. Errors are not cached. Size 0 turns the cache off.
  */
-const parseCache = new Map<string, Node>();
-let parseCacheSize = 2000;
+const parseCache = new LruCache<string, Node>(2000);
 const MAX_CACHED_TEXT = 8192;
 
 export function configureSqlParseCache(entries: number): void {
-  parseCacheSize = Math.max(0, Math.floor(entries));
-  parseCache.clear();
+  parseCache.resize(entries);
 }
 
 /**
@@ -120,11 +119,7 @@ function parse(text: string, topLevel: boolean): Node {
   // PostgreSQL reads an empty string as no statement (EmptyQueryResponse); libpg-query's wrapper refuses it.
   if (text === '') return { stmts: [] };
   const cached = parseCache.get(text);
-  if (cached) {
-    parseCache.delete(text);
-    parseCache.set(text, cached);
-    return cached;
-  }
+  if (cached) return cached;
   let tree: Node;
   try {
     tree = parseSync(text) as unknown as Node;
@@ -137,10 +132,7 @@ function parse(text: string, topLevel: boolean): Node {
       : undefined;
     throw new UnparseableSql(message, syntaxError);
   }
-  if (parseCacheSize > 0 && text.length <= MAX_CACHED_TEXT) {
-    parseCache.set(text, tree);
-    if (parseCache.size > parseCacheSize) parseCache.delete(parseCache.keys().next().value!);
-  }
+  if (text.length <= MAX_CACHED_TEXT) parseCache.set(text, tree);
   return tree;
 }
 

@@ -23,6 +23,7 @@ import type { Analysis, SqlStatementAnalysis } from '../analysis/types.ts';
 import { decide } from '../decide.ts';
 import type { PolicyState } from '../policy/state.ts';
 import type { DecisionSide } from './compare.ts';
+import { LruCache } from '../lru-cache.ts';
 
 export interface DecisionCache {
   /** The draft's decision for the command, as a what-if side. */
@@ -75,19 +76,9 @@ const sideOf = (command: CommandRequested, analysis: Analysis, draft: PolicyStat
 
 /** `size`: entries kept, least recently used out first; 0 decides every command afresh. */
 export function createDecisionCache(draft: PolicyState, size: number): DecisionCache {
-  const entries = new Map<string, DecisionSide | typeof QUOTES_TEXT>();
-  const remember = (key: string, value: DecisionSide | typeof QUOTES_TEXT): void => {
-    entries.set(key, value);
-    if (entries.size > size) entries.delete(entries.keys().next().value as string);
-  };
-  const recall = (key: string): DecisionSide | typeof QUOTES_TEXT | undefined => {
-    const value = entries.get(key);
-    if (value !== undefined) {
-      entries.delete(key);
-      entries.set(key, value);
-    }
-    return value;
-  };
+  const entries = new LruCache<string, DecisionSide | typeof QUOTES_TEXT>(size);
+  const remember = (key: string, value: DecisionSide | typeof QUOTES_TEXT): void => entries.set(key, value);
+  const recall = (key: string): DecisionSide | typeof QUOTES_TEXT | undefined => entries.get(key);
 
   return {
     decide(command, analysis) {
