@@ -320,7 +320,7 @@ async function finalVerdict(ctx: ProxyContext, commandId: string, timeoutMs: num
   }
 }
 
-function forwardHeaders(request: FastifyRequest, resource: ProxiedResource, env: NodeJS.ProcessEnv | undefined, masking: boolean): Record<string, string | string[]> {
+function forwardHeaders(request: FastifyRequest, resource: ProxiedResource, credential: Record<string, string>, masking: boolean): Record<string, string | string[]> {
   const drop = credentialHeaderNames(resource);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -333,7 +333,7 @@ function forwardHeaders(request: FastifyRequest, resource: ProxiedResource, env:
     // Masking needs JSON; Kubernetes clients may prefer protobuf.
     if (resource.protocol === 'kubernetes' && typeof out.accept === 'string' && out.accept.includes('protobuf')) out.accept = 'application/json';
   }
-  return { ...out, ...credentialHeaders(resource, env) };
+  return { ...out, ...credential };
 }
 
 async function forward(
@@ -348,11 +348,14 @@ async function forward(
   const masking = !planIsEmpty(plan);
 
   let upstream: Awaited<ReturnType<typeof undiciRequest>>;
+  // Read once per request (credential files rotate without a restart): injected upstream, scrubbed from the record.
+  let credential: Record<string, string>;
   try {
+    credential = credentialHeaders(resource, ctx.env);
     // The judged path, not the caller's spelling of it (Kubernetes paths are canonical, so the same bytes).
     upstream = await undiciRequest(upstreamUrl(resource, encodeNormalizedPath(command.path), route.query), {
       method: request.method as 'GET',
-      headers: forwardHeaders(request, resource, ctx.env, masking),
+      headers: forwardHeaders(request, resource, credential, masking),
       ...(body.length > 0 ? { body } : {}),
       dispatcher: ctx.agents.get(resource.name)!,
       signal: job.signal,
@@ -374,7 +377,7 @@ async function forward(
   const contentEncoding = typeof upstream.headers['content-encoding'] === 'string' ? upstream.headers['content-encoding'] : undefined;
   const excerpt = new ExcerptCapture(settings.recordBytes);
   const outcome = status < 400 ? ('executed' as const) : ('failed' as const);
-  const scrub = Object.values(credentialHeaders(resource, ctx.env)).flatMap((v) => [v, v.replace(/^(Bearer|Basic) /, '')]);
+  const scrub = Object.values(credential).flatMap((v) => [v, v.replace(/^(Bearer|Basic) /, '')]);
   const finish = (error?: string): void =>
     complete({ status: error ? 'failed' : outcome, tag: String(status), excerpt: excerpt.result(contentType), scrub, ...(error ? { error } : {}) });
 
